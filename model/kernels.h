@@ -1,0 +1,35 @@
+/* The numeric kernels the forward and backward passes are built from.
+ * Weights stay in their file dtype (f32, bf16, f16); the kernels widen them
+ * to f32 in registers.  The vector path (AVX-512 with BF16, AVX2+FMA+F16C,
+ * portable C) is chosen once at run time from the CPU. */
+#ifndef SIDR_KERNELS_H
+#define SIDR_KERNELS_H
+
+#include <stddef.h>
+
+#include "safetensors.h"
+
+/* Selects the kernel set for this CPU (idempotent) and returns its name. */
+const char *sidr_kernels_init(void);
+const char *sidr_kernels_name(void);
+
+/* out[t][r] = sum_c x[t][c] * W[r][c]  for t < T, r < rows.
+ * W is [rows][cols] in dtype.  T == 1 streams W once with vector kernels
+ * across all cores; large T widens W in blocks and calls cblas_sgemm. */
+void sidr_matmul(float *out, const float *x, const void *W, sidr_dtype dtype,
+                 int T, int rows, int cols);
+
+/* Widens n elements of src (dtype) to f32. */
+void sidr_to_f32(float *dst, const void *src, sidr_dtype dtype, size_t n);
+
+/* y = x * w / rms(x) over n elements. */
+void sidr_rmsnorm(float *y, const float *x, const float *w, int n, float eps);
+/* In-place softmax over n elements. */
+void sidr_softmax(float *x, int n);
+/* log-softmax into out; returns the log normaliser. */
+float sidr_log_softmax(float *out, const float *x, int n);
+
+/* Measured memory bandwidth for bench (bytes/s, streaming read). */
+double sidr_measure_bandwidth(size_t bytes);
+
+#endif

@@ -1,0 +1,46 @@
+/* Hugging Face tokenizer.json: byte-level BPE with merge ranks, the declared
+ * normalizer (NFC) and pre-tokenizer (Split regex + ByteLevel), and added
+ * tokens (special and not) that are split out before BPE. */
+#ifndef SIDR_TOKENIZER_H
+#define SIDR_TOKENIZER_H
+
+#include <stddef.h>
+
+#include "status.h"
+
+typedef struct sidr_tokenizer sidr_tokenizer;
+
+/* Loads a tokenizer.json file. */
+sidr_status sidr_tokenizer_load(sidr_tokenizer **out, const char *path);
+void sidr_tokenizer_free(sidr_tokenizer *t);
+
+/* One past the largest id (base vocabulary and added tokens). */
+int sidr_tokenizer_n_vocab(const sidr_tokenizer *t);
+
+/* Encodes len bytes of UTF-8 text; *ids is malloc'd, caller frees.
+ * Text that is not valid UTF-8 is an error, never silent garbage. */
+sidr_status sidr_tokenizer_encode(const sidr_tokenizer *t, const char *text, size_t len,
+                                  int **ids, int *n_ids);
+
+/* Decodes ids back to the exact bytes (skip_special=0 keeps special tokens).
+ * *text is malloc'd and NUL-terminated. */
+sidr_status sidr_tokenizer_decode(const sidr_tokenizer *t, const int *ids, int n_ids,
+                                  int skip_special, char **text, size_t *len);
+
+/* The bytes of one token (for streaming; a token may end mid UTF-8 sequence).
+ * Returns a pointer into the tokenizer, valid for its lifetime, or NULL for an
+ * unknown id. */
+const char *sidr_tokenizer_token_bytes(const sidr_tokenizer *t, int id, size_t *len);
+
+/* Id of a token given its text form (an added token's content, or a base
+ * vocabulary token's decoded bytes); -1 when there is none. */
+int sidr_tokenizer_find(const sidr_tokenizer *t, const char *text);
+
+/* 1 if id is an added token marked "special". */
+int sidr_tokenizer_is_special(const sidr_tokenizer *t, int id);
+
+/* Number of added tokens and access to them (in id order). */
+int sidr_tokenizer_n_added(const sidr_tokenizer *t);
+const char *sidr_tokenizer_added(const sidr_tokenizer *t, int i, int *id, int *special);
+
+#endif

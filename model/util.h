@@ -1,0 +1,28 @@
+/* Small helpers shared by the engine: allocation that aborts on OOM (the
+ * only place model/ may stop the process), whole-file reads, joined paths. */
+#ifndef SIDR_UTIL_H
+#define SIDR_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "status.h"
+
+void *xmalloc(size_t n);
+void *xcalloc(size_t n, size_t size);
+void *xrealloc(void *p, size_t n);
+char *xstrdup(const char *s);
+char *xstrndup(const char *s, size_t n);
+/* 64-byte aligned allocation for SIMD buffers; release with free(). */
+void *xaligned(size_t n);
+
+/* Reads a whole file into a NUL-terminated buffer. */
+sidr_status read_file(const char *path, char **out, size_t *len);
+/* "dir/name" in a fresh string. */
+char *path_join(const char *dir, const char *name);
+int file_exists(const char *path);
+
+/* Monotonic seconds. */
+double now_seconds(void);
+
+#endif

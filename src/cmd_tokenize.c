@@ -1,0 +1,1 @@
+/* placeholder */ typedef int sidr_placeholder_cmd_tokenize;

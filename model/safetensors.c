@@ -1,1 +1,335 @@
-/* placeholder */ typedef int sidr_placeholder_safetensors;
+#include "safetensors.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "util.h"
+
+static const struct { const char *name; size_t size; } dtypes[SIDR_DTYPE_COUNT] = {
+    [SIDR_F32] = { "F32", 4 }, [SIDR_BF16] = { "BF16", 2 }, [SIDR_F16] = { "F16", 2 },
+    [SIDR_I32] = { "I32", 4 }, [SIDR_I64] = { "I64", 8 },   [SIDR_U8] = { "U8", 1 },
+};
+
+const char *sidr_dtype_name(sidr_dtype d) { return d < SIDR_DTYPE_COUNT ? dtypes[d].name : "?"; }
+size_t sidr_dtype_size(sidr_dtype d) { return d < SIDR_DTYPE_COUNT ? dtypes[d].size : 0; }
+
+static int parse_dtype(const char *s, sidr_dtype *out)
+{
+    for (int i = 0; i < SIDR_DTYPE_COUNT; i++)
+        if (!strcmp(s, dtypes[i].name)) { *out = (sidr_dtype)i; return 1; }
+    return 0;
+}
+
+float sidr_f16_to_f32(uint16_t h)
+{
+    uint32_t sign = (uint32_t)(h >> 15) << 31, exp = (h >> 10) & 31, man = h & 1023, u;
+    if (exp == 0) {
+        if (man == 0) u = sign;
+        else { /* subnormal: renormalise */
+            exp = 113;
+            while (!(man & 1024)) { man <<= 1; exp--; }
+            u = sign | exp << 23 | (man & 1023) << 13;
+        }
+    } else if (exp == 31) u = sign | 0x7f800000 | man << 13;
+    else u = sign | (exp + 112) << 23 | man << 13;
+    union { uint32_t u; float f; } v = { .u = u };
+    return v.f;
+}
+
+uint16_t sidr_f32_to_f16(float f)
+{
+    union { uint32_t u; float f; } v = { .f = f };
+    uint32_t u = v.u, sign = (u >> 16) & 0x8000;
+    int32_t exp = (int32_t)((u >> 23) & 255) - 127 + 15;
+    uint32_t man = u & 0x7fffff;
+    if (((u >> 23) & 255) == 255) return (uint16_t)(sign | 0x7c00 | (man ? 0x200 : 0));
+    if (exp >= 31) return (uint16_t)(sign | 0x7c00);
+    if (exp <= 0) {
+        if (exp < -10) return (uint16_t)sign;
+        man |= 0x800000;
+        uint32_t shift = (uint32_t)(14 - exp);
+        uint32_t half = man >> shift, rem = man & ((1u << shift) - 1), mid = 1u << (shift - 1);
+        if (rem > mid || (rem == mid && (half & 1))) half++;
+        return (uint16_t)(sign | half);
+    }
+    uint32_t out = sign | (uint32_t)exp << 10 | man >> 13, rem = man & 0x1fff;
+    if (rem > 0x1000 || (rem == 0x1000 && (out & 1))) out++;
+    return (uint16_t)out;
+}
+
+int64_t sidr_tensor_numel(const sidr_tensor *t)
+{
+    int64_t n = 1;
+    for (int i = 0; i < t->ndim; i++) n *= t->shape[i];
+    return n;
+}
+
+void sidr_tensor_to_f32(const sidr_tensor *t, size_t first, size_t n, float *out)
+{
+    const uint16_t *h = (const uint16_t *)t->data + first;
+    switch (t->dtype) {
+    case SIDR_F32: memcpy(out, (const float *)t->data + first, n * sizeof(float)); break;
+    case SIDR_BF16: for (size_t i = 0; i < n; i++) out[i] = sidr_bf16_to_f32(h[i]); break;
+    case SIDR_F16: for (size_t i = 0; i < n; i++) out[i] = sidr_f16_to_f32(h[i]); break;
+    case SIDR_I32: for (size_t i = 0; i < n; i++) out[i] = (float)((const int32_t *)t->data)[first + i]; break;
+    case SIDR_I64: for (size_t i = 0; i < n; i++) out[i] = (float)((const int64_t *)t->data)[first + i]; break;
+    default: memset(out, 0, n * sizeof(float)); break;
+    }
+}
+
+/* Parses the JSON header of a mapped file and appends its tensors. */
+static sidr_status parse_header(sidr_safetensors *st, const sidr_st_file *f)
+{
+    const unsigned char *base = f->map;
+    if (f->map_len < 8)
+        return sidr_fail(SIDR_ERR_FORMAT, "%s: file is %zu bytes, too short for a safetensors header",
+                         f->path, f->map_len);
+    uint64_t hlen = 0;
+    for (int i = 7; i >= 0; i--) hlen = hlen << 8 | base[i];
+    if (hlen > f->map_len - 8)
+        return sidr_fail(SIDR_ERR_FORMAT, "%s: header length %llu runs past the end of the file (%zu bytes); "
+                         "the file is truncated or not safetensors", f->path, (unsigned long long)hlen, f->map_len);
+    if (hlen > 100u << 20)
+        return sidr_fail(SIDR_ERR_FORMAT, "%s: header length %llu is implausibly large", f->path,
+                         (unsigned long long)hlen);
+    char *json = xstrndup((const char *)base + 8, hlen);
+    cJSON *root = cJSON_Parse(json);
+    free(json);
+    if (!cJSON_IsObject(root)) {
+        cJSON_Delete(root);
+        return sidr_fail(SIDR_ERR_FORMAT, "%s: header is not a JSON object", f->path);
+    }
+    size_t data_len = f->map_len - 8 - hlen;
+    const unsigned char *data = base + 8 + hlen;
+    sidr_status s = SIDR_OK;
+    int n = cJSON_GetArraySize(root);
+    st->tensors = xrealloc(st->tensors, (st->n_tensors + n) * sizeof *st->tensors);
+    for (cJSON *e = root->child; e; e = e->next) {
+        if (!strcmp(e->string, "__metadata__")) continue;
+        const cJSON *dt = cJSON_GetObjectItemCaseSensitive(e, "dtype");
+        const cJSON *shape = cJSON_GetObjectItemCaseSensitive(e, "shape");
+        const cJSON *off = cJSON_GetObjectItemCaseSensitive(e, "data_offsets");
+        sidr_tensor t = { 0 };
+        if (!cJSON_IsString(dt) || !cJSON_IsArray(shape) || !cJSON_IsArray(off) || cJSON_GetArraySize(off) != 2) {
+            s = sidr_fail(SIDR_ERR_FORMAT, "%s: tensor '%s': expected fields dtype (string), shape (list) "
+                          "and data_offsets ([begin, end])", f->path, e->string);
+            break;
+        }
+        if (!parse_dtype(dt->valuestring, &t.dtype)) {
+            s = sidr_fail(SIDR_ERR_UNSUPPORTED, "%s: tensor '%s': unsupported dtype '%s' (expected F32, BF16, F16, "
+                          "I32, I64 or U8)", f->path, e->string, dt->valuestring);
+            break;
+        }
+        t.ndim = cJSON_GetArraySize(shape);
+        if (t.ndim > SIDR_MAX_DIMS) {
+            s = sidr_fail(SIDR_ERR_UNSUPPORTED, "%s: tensor '%s' has %d dimensions (at most %d supported)",
+                          f->path, e->string, t.ndim, SIDR_MAX_DIMS);
+            break;
+        }
+        int i = 0, bad = 0;
+        for (cJSON *d = shape->child; d; d = d->next, i++) {
+            if (!cJSON_IsNumber(d) || d->valuedouble < 0) bad = 1;
+            else t.shape[i] = (int64_t)d->valuedouble;
+        }
+        double b = cJSON_GetArrayItem(off, 0)->valuedouble, en = cJSON_GetArrayItem(off, 1)->valuedouble;
+        if (bad || b < 0 || en < b) {
+            s = sidr_fail(SIDR_ERR_FORMAT, "%s: tensor '%s': bad shape or data_offsets", f->path, e->string);
+            break;
+        }
+        if (en > (double)data_len) {
+            s = sidr_fail(SIDR_ERR_FORMAT, "%s: tensor '%s': data_offsets [%.0f, %.0f] run past the end of the "
+                          "data (%zu bytes); the file is truncated", f->path, e->string, b, en, data_len);
+            break;
+        }
+        t.nbytes = (size_t)(en - b);
+        if ((uint64_t)sidr_tensor_numel(&t) * sidr_dtype_size(t.dtype) != t.nbytes) {
+            s = sidr_fail(SIDR_ERR_FORMAT, "%s: tensor '%s': %zu bytes of data for shape of %lld %s elements",
+                          f->path, e->string, t.nbytes, (long long)sidr_tensor_numel(&t), dt->valuestring);
+            break;
+        }
+        t.data = data + (size_t)b;
+        if (((uintptr_t)t.data % sidr_dtype_size(t.dtype)) != 0) {
+            s = sidr_fail(SIDR_ERR_FORMAT, "%s: tensor '%s' is not aligned to its element size", f->path, e->string);
+            break;
+        }
+        t.name = xstrdup(e->string);
+        t.file = f->path;
+        st->tensors[st->n_tensors++] = t;
+    }
+    cJSON_Delete(root);
+    return s;
+}
+
+sidr_status sidr_st_open_file(sidr_safetensors *st, const char *path)
+{
+    int fd = open(path, O_RDONLY);
+    if (fd < 0) return sidr_fail(SIDR_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    struct stat sb;
+    if (fstat(fd, &sb) != 0) {
+        close(fd);
+        return sidr_fail(SIDR_ERR_IO, "%s: cannot stat: %s", path, strerror(errno));
+    }
+    void *map = NULL;
+    if (sb.st_size > 0) {
+        /* Shared read-only mapping: weights are paged in on demand, never copied. */
+        map = mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_SHARED, fd, 0);
+        if (map == MAP_FAILED) {
+            close(fd);
+            return sidr_fail(SIDR_ERR_IO, "%s: cannot map: %s", path, strerror(errno));
+        }
+    }
+    close(fd);
+    st->files = xrealloc(st->files, (st->n_files + 1) * sizeof *st->files);
+    sidr_st_file *f = &st->files[st->n_files++];
+    f->path = xstrdup(path);
+    f->map = map;
+    f->map_len = (size_t)sb.st_size;
+    return parse_header(st, f);
+}
+
+sidr_status sidr_st_open_dir(sidr_safetensors *st, const char *dir)
+{
+    memset(st, 0, sizeof *st);
+    char *index = path_join(dir, "model.safetensors.index.json");
+    sidr_status s = SIDR_OK;
+    if (!file_exists(index)) {
+        char *single = path_join(dir, "model.safetensors");
+        if (!file_exists(single))
+            s = sidr_fail(SIDR_ERR_MISSING, "%s: no model.safetensors or model.safetensors.index.json", dir);
+        else
+            s = sidr_st_open_file(st, single);
+        free(single);
+        free(index);
+        return s;
+    }
+    char *text;
+    if ((s = read_file(index, &text, NULL))) { free(index); return s; }
+    cJSON *root = cJSON_Parse(text);
+    free(text);
+    const cJSON *map = cJSON_GetObjectItemCaseSensitive(root, "weight_map");
+    if (!cJSON_IsObject(map)) {
+        s = sidr_fail(SIDR_ERR_FORMAT, "%s: expected a JSON object with a 'weight_map' object", index);
+        goto out;
+    }
+    /* Open each distinct shard once, in order of first mention. */
+    for (const cJSON *e = map->child; e; e = e->next) {
+        if (!cJSON_IsString(e)) {
+            s = sidr_fail(SIDR_ERR_FORMAT, "%s: weight_map['%s'] must be a file name", index, e->string);
+            goto out;
+        }
+        int seen = 0;
+        for (int i = 0; i < st->n_files && !seen; i++) {
+            const char *base = strrchr(st->files[i].path, '/');
+            seen = !strcmp(base ? base + 1 : st->files[i].path, e->valuestring);
+        }
+        if (seen) continue;
+        if (strchr(e->valuestring, '/')) {
+            s = sidr_fail(SIDR_ERR_FORMAT, "%s: shard name '%s' must be a plain file name", index, e->valuestring);
+            goto out;
+        }
+        char *shard = path_join(dir, e->valuestring);
+        if (!file_exists(shard))
+            s = sidr_fail(SIDR_ERR_MISSING, "%s: shard '%s' listed in weight_map does not exist", index, shard);
+        else
+            s = sidr_st_open_file(st, shard);
+        free(shard);
+        if (s) goto out;
+    }
+out:
+    cJSON_Delete(root);
+    free(index);
+    if (s) sidr_st_close(st);
+    return s;
+}
+
+void sidr_st_close(sidr_safetensors *st)
+{
+    for (int i = 0; i < st->n_tensors; i++) free(st->tensors[i].name);
+    for (int i = 0; i < st->n_files; i++) {
+        if (st->files[i].map) munmap(st->files[i].map, st->files[i].map_len);
+        free(st->files[i].path);
+    }
+    free(st->tensors);
+    free(st->files);
+    memset(st, 0, sizeof *st);
+}
+
+const sidr_tensor *sidr_st_find(const sidr_safetensors *st, const char *name)
+{
+    for (int i = 0; i < st->n_tensors; i++)
+        if (!strcmp(st->tensors[i].name, name)) return &st->tensors[i];
+    return NULL;
+}
+
+sidr_status sidr_st_write(const char *path, const sidr_st_entry *entries, int n, const char *metadata_json)
+{
+    cJSON *hdr = cJSON_CreateObject();
+    if (metadata_json) {
+        cJSON *meta = cJSON_Parse(metadata_json);
+        if (!cJSON_IsObject(meta)) {
+            cJSON_Delete(meta);
+            cJSON_Delete(hdr);
+            return sidr_fail(SIDR_ERR_ARG, "%s: metadata must be a JSON object of strings", path);
+        }
+        cJSON_AddItemToObject(hdr, "__metadata__", meta);
+    }
+    size_t off = 0;
+    for (int i = 0; i < n; i++) {
+        const sidr_st_entry *e = &entries[i];
+        cJSON *t = cJSON_CreateObject();
+        cJSON_AddStringToObject(t, "dtype", sidr_dtype_name(e->dtype));
+        cJSON *shape = cJSON_AddArrayToObject(t, "shape");
+        size_t numel = 1;
+        for (int d = 0; d < e->ndim; d++) {
+            cJSON_AddItemToArray(shape, cJSON_CreateNumber((double)e->shape[d]));
+            numel *= (size_t)e->shape[d];
+        }
+        size_t nb = numel * sidr_dtype_size(e->dtype);
+        cJSON *offs = cJSON_AddArrayToObject(t, "data_offsets");
+        cJSON_AddItemToArray(offs, cJSON_CreateNumber((double)off));
+        cJSON_AddItemToArray(offs, cJSON_CreateNumber((double)(off + nb)));
+        off += nb;
+        cJSON_AddItemToObject(hdr, e->name, t);
+    }
+    char *json = cJSON_PrintUnformatted(hdr);
+    cJSON_Delete(hdr);
+    size_t jlen = strlen(json), padded = (jlen + 7) & ~(size_t)7;
+
+    char *tmp = xmalloc(strlen(path) + 16);
+    sprintf(tmp, "%s.tmp%d", path, (int)getpid());
+    FILE *f = fopen(tmp, "wb");
+    if (!f) {
+        free(json);
+        sidr_status s = sidr_fail(SIDR_ERR_IO, "%s: cannot write: %s", tmp, strerror(errno));
+        free(tmp);
+        return s;
+    }
+    unsigned char len8[8];
+    for (int i = 0; i < 8; i++) len8[i] = (unsigned char)(padded >> (8 * i));
+    int ok = fwrite(len8, 1, 8, f) == 8 && fwrite(json, 1, jlen, f) == jlen;
+    for (size_t i = jlen; i < padded && ok; i++) ok = fputc(' ', f) != EOF;
+    for (int i = 0; i < n && ok; i++) {
+        size_t numel = 1;
+        for (int d = 0; d < entries[i].ndim; d++) numel *= (size_t)entries[i].shape[d];
+        size_t nb = numel * sidr_dtype_size(entries[i].dtype);
+        ok = fwrite(entries[i].data, 1, nb, f) == nb;
+    }
+    free(json);
+    ok = (fflush(f) == 0) & ok;
+    ok = (fsync(fileno(f)) == 0) & ok;
+    ok = (fclose(f) == 0) & ok;
+    sidr_status s = SIDR_OK;
+    if (!ok || rename(tmp, path) != 0) {
+        s = sidr_fail(SIDR_ERR_IO, "%s: write failed: %s", path, strerror(errno));
+        unlink(tmp);
+    }
+    free(tmp);
+    return s;
+}

@@ -1,1 +1,494 @@
-/* placeholder */ typedef int sidr_placeholder_transformer;
+#include "transformer.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kernels.h"
+#include "util.h"
+
+/* ---- loading ---------------------------------------------------------------- */
+
+/* Finds name and checks it is a 2-D float matrix [rows][cols]. */
+static sidr_status bind_mat(sidr_model *m, const char *name, int rows, int cols, sidr_mat *out)
+{
+    const sidr_tensor *t = sidr_st_find(&m->st, name);
+    if (!t) return sidr_fail(SIDR_ERR_MISSING, "%s: tensor '%s' is missing from the safetensors files", m->dir, name);
+    if (t->dtype != SIDR_F32 && t->dtype != SIDR_BF16 && t->dtype != SIDR_F16)
+        return sidr_fail(SIDR_ERR_SHAPE, "%s: tensor '%s' has dtype %s (expected F32, BF16 or F16)", t->file, name,
+                         sidr_dtype_name(t->dtype));
+    if (t->ndim != 2 || t->shape[0] != rows || t->shape[1] != cols)
+        return sidr_fail(SIDR_ERR_SHAPE, "%s: tensor '%s' has shape [%lld, %lld] (%d dims); config.json implies [%d, %d]",
+                         t->file, name, (long long)t->shape[0], (long long)(t->ndim > 1 ? t->shape[1] : 0), t->ndim,
+                         rows, cols);
+    out->dtype = t->dtype;
+    out->data = t->data;
+    out->rows = rows;
+    out->cols = cols;
+    return SIDR_OK;
+}
+
+/* Finds a 1-D vector of n elements and copies it to f32 (norms and biases are small). */
+static sidr_status bind_vec(sidr_model *m, const char *name, int n, float **out)
+{
+    const sidr_tensor *t = sidr_st_find(&m->st, name);
+    if (!t) return sidr_fail(SIDR_ERR_MISSING, "%s: tensor '%s' is missing from the safetensors files", m->dir, name);
+    if (t->dtype != SIDR_F32 && t->dtype != SIDR_BF16 && t->dtype != SIDR_F16)
+        return sidr_fail(SIDR_ERR_SHAPE, "%s: tensor '%s' has dtype %s (expected F32, BF16 or F16)", t->file, name,
+                         sidr_dtype_name(t->dtype));
+    if (t->ndim != 1 || t->shape[0] != n)
+        return sidr_fail(SIDR_ERR_SHAPE, "%s: tensor '%s' has %d dims and %lld elements; config.json implies [%d]",
+                         t->file, name, t->ndim, (long long)sidr_tensor_numel(t), n);
+    *out = xmalloc(n * sizeof(float));
+    sidr_tensor_to_f32(t, 0, n, *out);
+    return SIDR_OK;
+}
+
+static sidr_status bind_layer(sidr_model *m, int i)
+{
+    const sidr_config *c = &m->cfg;
+    sidr_layer *l = &m->layers[i];
+    int q_dim = c->n_heads * c->head_dim, kv_dim = c->n_kv_heads * c->head_dim;
+    char name[128];
+    sidr_status s;
+#define NAME(suffix) (snprintf(name, sizeof name, "model.layers.%d.%s", i, suffix), name)
+    if ((s = bind_vec(m, NAME("input_layernorm.weight"), c->dim, &l->attn_norm)) ||
+        (s = bind_vec(m, NAME("post_attention_layernorm.weight"), c->dim, &l->ffn_norm)) ||
+        (s = bind_mat(m, NAME("self_attn.q_proj.weight"), q_dim, c->dim, &l->wq)) ||
+        (s = bind_mat(m, NAME("self_attn.k_proj.weight"), kv_dim, c->dim, &l->wk)) ||
+        (s = bind_mat(m, NAME("self_attn.v_proj.weight"), kv_dim, c->dim, &l->wv)) ||
+        (s = bind_mat(m, NAME("self_attn.o_proj.weight"), c->dim, q_dim, &l->wo)) ||
+        (s = bind_mat(m, NAME("mlp.gate_proj.weight"), c->hidden_dim, c->dim, &l->w_gate)) ||
+        (s = bind_mat(m, NAME("mlp.up_proj.weight"), c->hidden_dim, c->dim, &l->w_up)) ||
+        (s = bind_mat(m, NAME("mlp.down_proj.weight"), c->dim, c->hidden_dim, &l->w_down)))
+        return s;
+    if (c->qk_norm &&
+        ((s = bind_vec(m, NAME("self_attn.q_norm.weight"), c->head_dim, &l->q_norm)) ||
+         (s = bind_vec(m, NAME("self_attn.k_norm.weight"), c->head_dim, &l->k_norm))))
+        return s;
+    if (c->qkv_bias &&
+        ((s = bind_vec(m, NAME("self_attn.q_proj.bias"), q_dim, &l->bq)) ||
+         (s = bind_vec(m, NAME("self_attn.k_proj.bias"), kv_dim, &l->bk)) ||
+         (s = bind_vec(m, NAME("self_attn.v_proj.bias"), kv_dim, &l->bv))))
+        return s;
+#undef NAME
+    return SIDR_OK;
+}
+
+sidr_status sidr_model_load(sidr_model *m, const char *dir)
+{
+    memset(m, 0, sizeof *m);
+    m->dir = xstrdup(dir);
+    char *cfg_path = path_join(dir, "config.json");
+    sidr_status s;
+    if (!file_exists(dir)) {
+        s = sidr_fail(SIDR_ERR_IO, "%s: model folder does not exist", dir);
+        free(cfg_path);
+        goto fail;
+    }
+    s = sidr_config_load(&m->cfg, cfg_path);
+    free(cfg_path);
+    if (s) goto fail;
+    if ((s = sidr_st_open_dir(&m->st, dir))) goto fail;
+    const sidr_config *c = &m->cfg;
+    if ((s = bind_mat(m, "model.embed_tokens.weight", c->vocab_size, c->dim, &m->embed))) goto fail;
+    if (c->tie_embeddings) m->lm_head = m->embed;
+    else if ((s = bind_mat(m, "lm_head.weight", c->vocab_size, c->dim, &m->lm_head))) goto fail;
+    if ((s = bind_vec(m, "model.norm.weight", c->dim, &m->final_norm))) goto fail;
+    m->layers = xcalloc(c->n_layers, sizeof *m->layers);
+    for (int i = 0; i < c->n_layers; i++)
+        if ((s = bind_layer(m, i))) goto fail;
+    /* inv_freq as Hugging Face computes it, in f32. */
+    int half = c->head_dim / 2;
+    m->rope_inv_freq = xmalloc(half * sizeof(float));
+    for (int i = 0; i < half; i++)
+        m->rope_inv_freq[i] = (float)(1.0 / pow((double)c->rope_theta, (double)(2 * i) / c->head_dim));
+    sidr_kernels_init();
+    return SIDR_OK;
+fail:
+    sidr_model_free(m);
+    return s;
+}
+
+void sidr_model_free(sidr_model *m)
+{
+    if (m->layers) {
+        for (int i = 0; i < m->cfg.n_layers; i++) {
+            sidr_layer *l = &m->layers[i];
+            free(l->attn_norm); free(l->ffn_norm); free(l->q_norm); free(l->k_norm);
+            free(l->bq); free(l->bk); free(l->bv);
+        }
+    }
+    free(m->layers);
+    free(m->final_norm);
+    free(m->rope_inv_freq);
+    sidr_st_close(&m->st);
+    free(m->dir);
+    memset(m, 0, sizeof *m);
+}
+
+static long long mat_numel(const sidr_mat *w) { return (long long)w->rows * w->cols; }
+static long long mat_bytes(const sidr_mat *w) { return mat_numel(w) * (long long)sidr_dtype_size(w->dtype); }
+
+long long sidr_model_n_params(const sidr_model *m)
+{
+    const sidr_config *c = &m->cfg;
+    long long n = mat_numel(&m->embed) + (c->tie_embeddings ? 0 : mat_numel(&m->lm_head)) + c->dim;
+    for (int i = 0; i < c->n_layers; i++) {
+        const sidr_layer *l = &m->layers[i];
+        n += mat_numel(&l->wq) + mat_numel(&l->wk) + mat_numel(&l->wv) + mat_numel(&l->wo) +
+             mat_numel(&l->w_gate) + mat_numel(&l->w_up) + mat_numel(&l->w_down) + 2LL * c->dim;
+        if (c->qk_norm) n += 2LL * c->head_dim;
+        if (c->qkv_bias) n += (long long)(c->n_heads + 2 * c->n_kv_heads) * c->head_dim;
+    }
+    return n;
+}
+
+long long sidr_model_bytes_per_token(const sidr_model *m)
+{
+    /* A decode step reads every layer matrix and the LM head once; the
+     * embedding contributes one row. */
+    long long b = mat_bytes(&m->lm_head) + (long long)m->cfg.dim * sidr_dtype_size(m->embed.dtype);
+    for (int i = 0; i < m->cfg.n_layers; i++) {
+        const sidr_layer *l = &m->layers[i];
+        b += mat_bytes(&l->wq) + mat_bytes(&l->wk) + mat_bytes(&l->wv) + mat_bytes(&l->wo) +
+             mat_bytes(&l->w_gate) + mat_bytes(&l->w_up) + mat_bytes(&l->w_down);
+    }
+    return b;
+}
+
+void sidr_model_embedding(const sidr_model *m, int token, float *out)
+{
+    size_t esz = sidr_dtype_size(m->embed.dtype);
+    sidr_to_f32(out, (const char *)m->embed.data + (size_t)token * m->cfg.dim * esz, m->embed.dtype, m->cfg.dim);
+}
+
+/* ---- caches ----------------------------------------------------------------- */
+
+sidr_status sidr_kv_init(sidr_kv *kv, const sidr_config *c, int cap)
+{
+    memset(kv, 0, sizeof *kv);
+    if (cap <= 0) return sidr_fail(SIDR_ERR_ARG, "KV cache capacity must be positive (got %d)", cap);
+    kv->n_layers = c->n_layers;
+    kv->kv_dim = c->n_kv_heads * c->head_dim;
+    kv->cap = cap;
+    size_t n = (size_t)c->n_layers * cap * kv->kv_dim;
+    kv->k = xaligned(n * sizeof(float));
+    kv->v = xaligned(n * sizeof(float));
+    return SIDR_OK;
+}
+
+void sidr_kv_free(sidr_kv *kv)
+{
+    free(kv->k);
+    free(kv->v);
+    memset(kv, 0, sizeof *kv);
+}
+
+sidr_status sidr_branches_init(sidr_branches *b, const sidr_kv *prefix, int n_seq, int cap)
+{
+    memset(b, 0, sizeof *b);
+    if (n_seq <= 0 || cap <= 0)
+        return sidr_fail(SIDR_ERR_ARG, "branches need n_seq > 0 and cap > 0 (got %d, %d)", n_seq, cap);
+    b->prefix = prefix;
+    b->n_layers = prefix->n_layers;
+    b->kv_dim = prefix->kv_dim;
+    b->n_seq = n_seq;
+    b->cap = cap;
+    size_t n = (size_t)b->n_layers * n_seq * cap * b->kv_dim;
+    b->k = xaligned(n * sizeof(float));
+    b->v = xaligned(n * sizeof(float));
+    b->tmp = xaligned((size_t)n_seq * cap * b->kv_dim * sizeof(float));
+    return SIDR_OK;
+}
+
+void sidr_branches_free(sidr_branches *b)
+{
+    free(b->k);
+    free(b->v);
+    free(b->tmp);
+    memset(b, 0, sizeof *b);
+}
+
+void sidr_branches_reorder(sidr_branches *b, const int *parent)
+{
+    size_t seq = (size_t)b->cap * b->kv_dim, used = (size_t)b->len * b->kv_dim;
+    float *bufs[2] = { b->k, b->v };
+    for (int w = 0; w < 2; w++)
+        for (int l = 0; l < b->n_layers; l++) {
+            float *layer = bufs[w] + (size_t)l * b->n_seq * seq;
+            for (int i = 0; i < b->n_seq; i++) memcpy(b->tmp + i * seq, layer + (size_t)parent[i] * seq, used * sizeof(float));
+            for (int i = 0; i < b->n_seq; i++) memcpy(layer + i * seq, b->tmp + i * seq, used * sizeof(float));
+        }
+}
+
+/* ---- state ------------------------------------------------------------------ */
+
+struct sidr_state {
+    int max_T;
+    float *x, *xb, *xb2, *q, *k, *v, *att, *hb, *hb2;
+    float *scores;
+    size_t scores_cap;
+    int *pos;
+};
+
+sidr_state *sidr_state_new(const sidr_model *m, int max_tokens)
+{
+    const sidr_config *c = &m->cfg;
+    if (max_tokens < 1) max_tokens = 1;
+    sidr_state *s = xcalloc(1, sizeof *s);
+    size_t T = (size_t)max_tokens, q_dim = (size_t)c->n_heads * c->head_dim,
+           kv_dim = (size_t)c->n_kv_heads * c->head_dim;
+    s->max_T = max_tokens;
+    s->x = xaligned(T * c->dim * sizeof(float));
+    s->xb = xaligned(T * c->dim * sizeof(float));
+    s->xb2 = xaligned(T * c->dim * sizeof(float));
+    s->q = xaligned(T * q_dim * sizeof(float));
+    s->att = xaligned(T * q_dim * sizeof(float));
+    s->k = xaligned(T * kv_dim * sizeof(float));
+    s->v = xaligned(T * kv_dim * sizeof(float));
+    s->hb = xaligned(T * c->hidden_dim * sizeof(float));
+    s->hb2 = xaligned(T * c->hidden_dim * sizeof(float));
+    s->pos = xmalloc(T * sizeof(int));
+    return s;
+}
+
+void sidr_state_free(sidr_state *s)
+{
+    if (!s) return;
+    free(s->x); free(s->xb); free(s->xb2); free(s->q); free(s->att);
+    free(s->k); free(s->v); free(s->hb); free(s->hb2); free(s->scores); free(s->pos);
+    free(s);
+}
+
+static float *scores_buf(sidr_state *s, size_t n)
+{
+    if (s->scores_cap < n) {
+        free(s->scores);
+        s->scores = xaligned(n * sizeof(float));
+        s->scores_cap = n;
+    }
+    return s->scores;
+}
+
+/* ---- the layer math --------------------------------------------------------- */
+
+static void rope(float *vec, int n_heads, int head_dim, int pos, const float *inv_freq)
+{
+    int half = head_dim / 2;
+    for (int i = 0; i < half; i++) {
+        float angle = (float)pos * inv_freq[i];  /* f32 product, as HF computes it */
+        float cs = (float)cos((double)angle), sn = (float)sin((double)angle);
+        for (int h = 0; h < n_heads; h++) {
+            float *x = vec + h * head_dim;
+            float x1 = x[i], x2 = x[i + half];
+            x[i] = x1 * cs - x2 * sn;
+            x[i + half] = x2 * cs + x1 * sn;
+        }
+    }
+}
+
+/* Where one row's keys live: a span of the shared cache, then optionally a
+ * span of its own branch. */
+typedef struct {
+    const float *k0, *v0; int n0;   /* [n0][kv_dim] */
+    const float *k1, *v1; int n1;
+} key_spans;
+
+static float dot(const float *a, const float *b, int n)
+{
+    float s = 0;
+    for (int i = 0; i < n; i++) s += a[i] * b[i];
+    return s;
+}
+
+/* Attention of one query head over the keys in sp (already including the
+ * row's own key); scores is scratch of n0+n1 floats. */
+static void attend(float *out, const float *q, const key_spans *sp, int kv_dim, int g, int hd,
+                   float scale, float *scores)
+{
+    int n = sp->n0 + sp->n1;
+    for (int j = 0; j < sp->n0; j++) scores[j] = dot(q, sp->k0 + (size_t)j * kv_dim + g * hd, hd) * scale;
+    for (int j = 0; j < sp->n1; j++) scores[sp->n0 + j] = dot(q, sp->k1 + (size_t)j * kv_dim + g * hd, hd) * scale;
+    sidr_softmax(scores, n);
+    memset(out, 0, hd * sizeof(float));
+    for (int j = 0; j < n; j++) {
+        const float *v = j < sp->n0 ? sp->v0 + (size_t)j * kv_dim : sp->v1 + (size_t)(j - sp->n0) * kv_dim;
+        v += g * hd;
+        float p = scores[j];
+        for (int d = 0; d < hd; d++) out[d] += p * v[d];
+    }
+}
+
+/* Prefill attention for T consecutive rows of one sequence through sgemm:
+ * per head, scores = Q K^T, causal mask, softmax, out = P V. */
+static void attend_prefill(sidr_state *s, const sidr_config *c, const float *K, const float *V, int T, int start)
+{
+    int hd = c->head_dim, q_dim = c->n_heads * hd, kv_dim = c->n_kv_heads * hd, ctx = start + T;
+    int group = c->n_heads / c->n_kv_heads;
+    float scale = 1.0f / sqrtf((float)hd);
+    float *P = scores_buf(s, (size_t)T * ctx);
+    for (int h = 0; h < c->n_heads; h++) {
+        int g = h / group;
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, ctx, hd, scale, s->q + h * hd, q_dim,
+                    K + g * hd, kv_dim, 0.0f, P, ctx);
+        #pragma omp parallel for schedule(static) if (T * (size_t)ctx > 65536)
+        for (int t = 0; t < T; t++) {
+            float *row = P + (size_t)t * ctx;
+            int n = start + t + 1;
+            sidr_softmax(row, n);
+            memset(row + n, 0, (ctx - n) * sizeof(float));
+        }
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, hd, ctx, 1.0f, P, ctx, V + g * hd, kv_dim,
+                    0.0f, s->att + h * hd, q_dim);
+    }
+}
+
+static void silu_mul(float *a, const float *b, size_t n)
+{
+    for (size_t i = 0; i < n; i++) a[i] = a[i] / (1.0f + expf(-a[i])) * b[i];
+}
+
+/* How the rows of one call map to caches. */
+typedef struct {
+    sidr_kv *kv;            /* single sequence: rows are positions kv->len + t */
+    sidr_branches *br;      /* branches: row i is sequence i at prefix->len + br->len */
+} row_target;
+
+/* Runs T rows (embeddings already in s->x) through every layer. */
+static void layers_forward(sidr_model *m, sidr_state *s, int T, const row_target *tg)
+{
+    const sidr_config *c = &m->cfg;
+    int hd = c->head_dim, q_dim = c->n_heads * hd, kv_dim = c->n_kv_heads * hd, D = c->dim;
+    int group = c->n_heads / c->n_kv_heads;
+    float scale = 1.0f / sqrtf((float)hd);
+
+    for (int li = 0; li < c->n_layers; li++) {
+        const sidr_layer *l = &m->layers[li];
+        for (int t = 0; t < T; t++) sidr_rmsnorm(s->xb + (size_t)t * D, s->x + (size_t)t * D, l->attn_norm, D, c->norm_eps);
+        sidr_matmul(s->q, s->xb, l->wq.data, l->wq.dtype, T, q_dim, D);
+        sidr_matmul(s->k, s->xb, l->wk.data, l->wk.dtype, T, kv_dim, D);
+        sidr_matmul(s->v, s->xb, l->wv.data, l->wv.dtype, T, kv_dim, D);
+        #pragma omp parallel for schedule(static) if (T > 4)
+        for (int t = 0; t < T; t++) {
+            float *q = s->q + (size_t)t * q_dim, *k = s->k + (size_t)t * kv_dim, *v = s->v + (size_t)t * kv_dim;
+            if (l->bq) {
+                for (int i = 0; i < q_dim; i++) q[i] += l->bq[i];
+                for (int i = 0; i < kv_dim; i++) { k[i] += l->bk[i]; v[i] += l->bv[i]; }
+            }
+            if (l->q_norm) {
+                for (int h = 0; h < c->n_heads; h++) sidr_rmsnorm(q + h * hd, q + h * hd, l->q_norm, hd, c->norm_eps);
+                for (int h = 0; h < c->n_kv_heads; h++) sidr_rmsnorm(k + h * hd, k + h * hd, l->k_norm, hd, c->norm_eps);
+            }
+            rope(q, c->n_heads, hd, s->pos[t], m->rope_inv_freq);
+            rope(k, c->n_kv_heads, hd, s->pos[t], m->rope_inv_freq);
+        }
+        if (tg->kv) {
+            sidr_kv *kv = tg->kv;
+            size_t base = (size_t)li * kv->cap * kv_dim;
+            float *K = kv->k + base, *V = kv->v + base;
+            memcpy(K + (size_t)kv->len * kv_dim, s->k, (size_t)T * kv_dim * sizeof(float));
+            memcpy(V + (size_t)kv->len * kv_dim, s->v, (size_t)T * kv_dim * sizeof(float));
+            if (T >= 8) {
+                attend_prefill(s, c, K, V, T, kv->len);
+            } else {
+                int ctx = kv->len + T;
+                float *sc = scores_buf(s, (size_t)T * c->n_heads * ctx);
+                #pragma omp parallel for schedule(static) collapse(2) if (ctx > 64)
+                for (int t = 0; t < T; t++)
+                    for (int h = 0; h < c->n_heads; h++) {
+                        key_spans sp = { K, V, kv->len + t + 1, NULL, NULL, 0 };
+                        attend(s->att + (size_t)t * q_dim + h * hd, s->q + (size_t)t * q_dim + h * hd, &sp,
+                               kv_dim, h / group, hd, scale, sc + ((size_t)t * c->n_heads + h) * ctx);
+                    }
+            }
+        } else {
+            sidr_branches *br = tg->br;
+            const sidr_kv *pre = br->prefix;
+            size_t seq = (size_t)br->cap * kv_dim, layer = (size_t)br->n_seq * seq;
+            float *BK = br->k + li * layer, *BV = br->v + li * layer;
+            for (int i = 0; i < T; i++) {
+                memcpy(BK + i * seq + (size_t)br->len * kv_dim, s->k + (size_t)i * kv_dim, kv_dim * sizeof(float));
+                memcpy(BV + i * seq + (size_t)br->len * kv_dim, s->v + (size_t)i * kv_dim, kv_dim * sizeof(float));
+            }
+            size_t pbase = (size_t)li * pre->cap * kv_dim;
+            int ctx = pre->len + br->len + 1;
+            float *sc = scores_buf(s, (size_t)T * c->n_heads * ctx);
+            #pragma omp parallel for schedule(static) collapse(2)
+            for (int i = 0; i < T; i++)
+                for (int h = 0; h < c->n_heads; h++) {
+                    key_spans sp = { pre->k + pbase, pre->v + pbase, pre->len,
+                                     BK + i * seq, BV + i * seq, br->len + 1 };
+                    attend(s->att + (size_t)i * q_dim + h * hd, s->q + (size_t)i * q_dim + h * hd, &sp, kv_dim,
+                           h / group, hd, scale, sc + ((size_t)i * c->n_heads + h) * ctx);
+                }
+        }
+        sidr_matmul(s->xb2, s->att, l->wo.data, l->wo.dtype, T, D, q_dim);
+        for (size_t i = 0; i < (size_t)T * D; i++) s->x[i] += s->xb2[i];
+
+        for (int t = 0; t < T; t++) sidr_rmsnorm(s->xb + (size_t)t * D, s->x + (size_t)t * D, l->ffn_norm, D, c->norm_eps);
+        sidr_matmul(s->hb, s->xb, l->w_gate.data, l->w_gate.dtype, T, c->hidden_dim, D);
+        sidr_matmul(s->hb2, s->xb, l->w_up.data, l->w_up.dtype, T, c->hidden_dim, D);
+        silu_mul(s->hb, s->hb2, (size_t)T * c->hidden_dim);
+        sidr_matmul(s->xb2, s->hb, l->w_down.data, l->w_down.dtype, T, D, c->hidden_dim);
+        for (size_t i = 0; i < (size_t)T * D; i++) s->x[i] += s->xb2[i];
+    }
+}
+
+static sidr_status embed_rows(sidr_model *m, sidr_state *s, const int *tokens, int T)
+{
+    for (int t = 0; t < T; t++) {
+        if (tokens[t] < 0 || tokens[t] >= m->cfg.vocab_size)
+            return sidr_fail(SIDR_ERR_RANGE, "token id %d is outside the vocabulary [0, %d)", tokens[t],
+                             m->cfg.vocab_size);
+        sidr_model_embedding(m, tokens[t], s->x + (size_t)t * m->cfg.dim);
+    }
+    return SIDR_OK;
+}
+
+/* Final norm and LM head for rows [first, first+n) of s->x. */
+static void head(sidr_model *m, sidr_state *s, int first, int n, float *logits)
+{
+    int D = m->cfg.dim;
+    for (int t = 0; t < n; t++)
+        sidr_rmsnorm(s->xb + (size_t)t * D, s->x + (size_t)(first + t) * D, m->final_norm, D, m->cfg.norm_eps);
+    sidr_matmul(logits, s->xb, m->lm_head.data, m->lm_head.dtype, n, m->cfg.vocab_size, D);
+}
+
+sidr_status sidr_forward(sidr_model *m, sidr_state *s, sidr_kv *kv, const int *tokens, int n, float *logits, int which)
+{
+    if (n <= 0) return sidr_fail(SIDR_ERR_ARG, "forward needs at least one token");
+    if (kv->len + n > kv->cap)
+        return sidr_fail(SIDR_ERR_RANGE, "sequence of %d tokens exceeds the KV cache capacity %d", kv->len + n, kv->cap);
+    for (int done = 0; done < n;) {
+        int T = n - done < s->max_T ? n - done : s->max_T;
+        sidr_status st = embed_rows(m, s, tokens + done, T);
+        if (st) return st;
+        for (int t = 0; t < T; t++) s->pos[t] = kv->len + t;
+        row_target tg = { kv, NULL };
+        layers_forward(m, s, T, &tg);
+        kv->len += T;
+        if (which == SIDR_LOGITS_ALL) head(m, s, 0, T, logits + (size_t)done * m->cfg.vocab_size);
+        done += T;
+        if (which == SIDR_LOGITS_LAST && done == n) head(m, s, T - 1, 1, logits);
+    }
+    return SIDR_OK;
+}
+
+sidr_status sidr_forward_branches(sidr_model *m, sidr_state *s, sidr_branches *b, const int *tokens, float *logits)
+{
+    if (b->n_seq > s->max_T)
+        return sidr_fail(SIDR_ERR_ARG, "%d branches exceed the state's %d rows", b->n_seq, s->max_T);
+    if (b->len >= b->cap)
+        return sidr_fail(SIDR_ERR_RANGE, "branches are full (%d tokens)", b->cap);
+    sidr_status st = embed_rows(m, s, tokens, b->n_seq);
+    if (st) return st;
+    for (int i = 0; i < b->n_seq; i++) s->pos[i] = b->prefix->len + b->len;
+    row_target tg = { NULL, b };
+    layers_forward(m, s, b->n_seq, &tg);
+    b->len++;
+    if (logits) head(m, s, 0, b->n_seq, logits);
+    return SIDR_OK;
+}

@@ -1,1 +1,201 @@
-/* placeholder */ typedef int sidr_placeholder_cli;
+#include "cli.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "tokenizer.h"
+#include "util.h"
+
+volatile int interrupted;
+
+static void on_sigint(int sig)
+{
+    (void)sig;
+    if (interrupted) _exit(130); /* a second Ctrl-C stops at once */
+    interrupted = 1;
+}
+
+void install_interrupt_handler(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_sigint;
+    sigaction(SIGINT, &sa, NULL);
+}
+
+int usage_error(const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "sidr %s: ", cmd);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "\nTry 'sidr %s --help'.\n", cmd);
+    return EXIT_USAGE;
+}
+
+int runtime_error(const char *cmd, sidr_status s)
+{
+    fprintf(stderr, "sidr %s: %s (%s)\n", cmd, sidr_last_error(), sidr_status_name(s));
+    return EXIT_RUNTIME;
+}
+
+int parse_int(const char *s, long min, long max, long *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || end == s || *end || v < min || v > max) return -1;
+    *out = v;
+    return 0;
+}
+
+int parse_float(const char *s, double min, double max, double *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || end == s || *end || !isfinite(v) || v < min || v > max) return -1;
+    *out = v;
+    return 0;
+}
+
+int parse_id_list(const char *s, int **ids, int *n)
+{
+    int cap = 16, count = 0;
+    int *out = xmalloc(cap * sizeof *out);
+    const char *p = s;
+    for (;;) {
+        while (*p == ' ') p++;
+        char *end;
+        errno = 0;
+        long v = strtol(p, &end, 10);
+        if (end == p || errno || v < 0 || v > INT_MAX) { free(out); return -1; }
+        if (count == cap) out = xrealloc(out, (cap *= 2) * sizeof *out);
+        out[count++] = (int)v;
+        p = end;
+        while (*p == ' ') p++;
+        if (!*p) break;
+        if (*p != ',') { free(out); return -1; }
+        p++;
+    }
+    *ids = out;
+    *n = count;
+    return 0;
+}
+
+/* Where the embedded demo lives: next to the binary in a source or build
+ * tree, else the installed data directory. */
+static const char *demo_path(const char *leaf)
+{
+    static char buf[8300];
+    const char *env = getenv("SIDR_SHARE");
+    if (env) {
+        snprintf(buf, sizeof buf, "%s/%s", env, leaf);
+        return file_exists(buf) ? buf : NULL;
+    }
+    char exe[4096];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n > 0) {
+        exe[n] = 0;
+        char *slash = strrchr(exe, '/');
+        if (slash) *slash = 0;
+        snprintf(buf, sizeof buf, "%s/share/%s", exe, leaf);
+        if (file_exists(buf)) return buf;
+    }
+    snprintf(buf, sizeof buf, "%s/%s", SIDR_DATADIR, leaf);
+    return file_exists(buf) ? buf : NULL;
+}
+
+static const char *resolve(const char *cmd, const char *flag, const char *leaf, const char *what)
+{
+    if (flag) return flag;
+    const char *p = demo_path(leaf);
+    if (!p)
+        fprintf(stderr, "sidr %s: no %s given and the embedded demo (share/%s) is not installed; "
+                "pass --%s DIR\n", cmd, what, leaf, what);
+    return p;
+}
+
+const char *resolve_model_dir(const char *cmd, const char *flag)
+{
+    return resolve(cmd, flag, "demo/model", "model");
+}
+
+const char *resolve_data_dir(const char *cmd, const char *flag)
+{
+    return resolve(cmd, flag, "demo/data", "data");
+}
+
+void json_string(FILE *f, const char *s, size_t len)
+{
+    fputc('"', f);
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        switch (c) {
+        case '"': fputs("\\\"", f); break;
+        case '\\': fputs("\\\\", f); break;
+        case '\n': fputs("\\n", f); break;
+        case '\r': fputs("\\r", f); break;
+        case '\t': fputs("\\t", f); break;
+        case '\b': fputs("\\b", f); break;
+        case '\f': fputs("\\f", f); break;
+        default:
+            if (c < 0x20) fprintf(f, "\\u%04x", c);
+            else fputc(c, f);
+        }
+    }
+    fputc('"', f);
+}
+
+void json_float(FILE *f, float x)
+{
+    if (isfinite(x)) fprintf(f, "%.9g", x);
+    else fputs(x > 0 ? "1e999" : x < 0 ? "-1e999" : "null", f);
+}
+
+/* Length of the UTF-8 sequence a lead byte starts (1 for invalid bytes). */
+static int utf8_len(unsigned char c)
+{
+    if (c < 0xC0) return 1;
+    if (c < 0xE0) return 2;
+    if (c < 0xF0) return 3;
+    if (c < 0xF8) return 4;
+    return 1;
+}
+
+void utf8_stream_put(utf8_stream *s, const char *bytes, size_t len)
+{
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)bytes[i];
+        if (s->n_pending && (c & 0xC0) != 0x80) utf8_stream_flush(s); /* broken sequence: emit as is */
+        s->pending[s->n_pending++] = (char)c;
+        if (s->n_pending >= utf8_len((unsigned char)s->pending[0]) || s->n_pending == (int)sizeof s->pending)
+            utf8_stream_flush(s);
+    }
+    fflush(s->f);
+}
+
+void utf8_stream_flush(utf8_stream *s)
+{
+    if (s->n_pending) fwrite(s->pending, 1, s->n_pending, s->f);
+    s->n_pending = 0;
+}
+
+/* Loads DIR/tokenizer.json (DIR may also be the file itself). */
+sidr_status load_tokenizer_dir(const char *dir, sidr_tokenizer **tok)
+{
+    size_t n = strlen(dir);
+    if (n >= 5 && !strcmp(dir + n - 5, ".json")) return sidr_tokenizer_load(tok, dir);
+    char *path = path_join(dir, "tokenizer.json");
+    sidr_status s = sidr_tokenizer_load(tok, path);
+    free(path);
+    return s;
+}
+

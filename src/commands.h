@@ -1,0 +1,13 @@
+/* The subcommands of sidr: each takes argc/argv with argv[0] = its name and
+ * returns the exit status (0 ok, 1 runtime failure, 2 usage error). */
+#ifndef SIDR_COMMANDS_H
+#define SIDR_COMMANDS_H
+
+int cmd_info(int argc, char **argv);
+int cmd_tokenize(int argc, char **argv);
+int cmd_detokenize(int argc, char **argv);
+int cmd_logits(int argc, char **argv);
+int cmd_generate(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
+
+#endif

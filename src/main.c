@@ -1,1 +1,59 @@
-int main(void){return 0;}
+/* sidr: reasoning over Semantic IDs for generative recommendation.  main()
+ * dispatches to a subcommand from one table, which also prints the usage. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "commands.h"
+#include "build-config.h" /* PACKAGE_VERSION */
+
+typedef struct {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *synopsis;
+    const char *summary;
+} command;
+
+static const command commands[] = {
+    { "info", cmd_info, "--model DIR [--json]", "architecture, parameters, dtype, vocabulary, SID tokens, chat template" },
+    { "tokenize", cmd_tokenize, "--model DIR [--json] [TEXT | -]", "text to token ids ('-' reads stdin byte for byte)" },
+    { "detokenize", cmd_detokenize, "--model DIR ID,ID,...", "token ids to text" },
+    { "logits", cmd_logits, "--model DIR --tokens ID,... [--all] --json", "next-token logits (last position, or every one with --all)" },
+    { "generate", cmd_generate, "--model DIR (--tokens ID,... | --prompt TEXT [--chat]) [options]", "stream a continuation" },
+    { "bench", cmd_bench, "[--model DIR] [options]", "prefill and decode speed against the memory-bandwidth bound" },
+};
+#define N_COMMANDS (int)(sizeof commands / sizeof commands[0])
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: sidr COMMAND [options]\n\n"
+               "sidr runs SIDReasoner generative recommenders: LLMs that reason in language\n"
+               "over Semantic IDs, on an in-process C engine.\n\ncommands:\n");
+    for (int i = 0; i < N_COMMANDS; i++) fprintf(f, "  %-11s %s\n", commands[i].name, commands[i].summary);
+    fprintf(f, "\n");
+    for (int i = 0; i < N_COMMANDS; i++) fprintf(f, "  sidr %s %s\n", commands[i].name, commands[i].synopsis);
+    fprintf(f, "\n'sidr COMMAND --help' shows a command's options; 'man sidr' has the details.\n"
+               "The interactive explorer and the recommendation commands are not built yet.\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stdout);
+        return EXIT_OK;
+    }
+    const char *name = argv[1];
+    if (!strcmp(name, "--help") || !strcmp(name, "-h") || !strcmp(name, "help")) {
+        usage(stdout);
+        return EXIT_OK;
+    }
+    if (!strcmp(name, "--version")) {
+        printf("sidr %s\n", PACKAGE_VERSION);
+        return EXIT_OK;
+    }
+    for (int i = 0; i < N_COMMANDS; i++)
+        if (!strcmp(name, commands[i].name)) return commands[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "sidr: unknown command '%s'\n\n", name);
+    usage(stderr);
+    return EXIT_USAGE;
+}

@@ -109,6 +109,9 @@ static const char *demo_path(const char *leaf)
         snprintf(buf, sizeof buf, "%s/share/%s", exe, leaf);
         if (file_exists(buf)) return buf;
     }
+    /* An uninstalled build finds the source tree's share/. */
+    snprintf(buf, sizeof buf, "%s/%s", SIDR_SRCSHARE, leaf);
+    if (file_exists(buf)) return buf;
     snprintf(buf, sizeof buf, "%s/%s", SIDR_DATADIR, leaf);
     return file_exists(buf) ? buf : NULL;
 }

@@ -1,2 +1,87 @@
 #!/bin/sh
-echo "1..0 # SKIP not written yet"
+# The command-line contract (SPEC §3): exit codes, JSON shapes, errors that
+# name the problem.  Emits TAP.
+SIDR=${SIDR:-./sidr}
+TESTDIR=${SIDR_TESTDIR:-tests}
+SHARED=${SIDR_SHARED:-../shared}
+FIX=$TESTDIR/fixtures/models
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+n=0
+failed=0
+
+ok() { n=$((n + 1)); echo "ok $n - $1"; }
+nok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"; }
+skip() { n=$((n + 1)); echo "ok $n # SKIP $1"; }
+# check NAME EXPECTED_STATUS PATTERN_IN_OUTPUT -- command...
+check() {
+  name=$1 want=$2 pattern=$3
+  shift 4
+  "$@" >"$TMP/out" 2>"$TMP/err" </dev/null
+  got=$?
+  if [ "$got" != "$want" ]; then
+    nok "$name (exit $got, expected $want)"; sed 's/^/# /' "$TMP/err" | head -5; return
+  fi
+  if [ -n "$pattern" ] && ! grep -q -- "$pattern" "$TMP/out" "$TMP/err"; then
+    nok "$name (output lacks '$pattern')"; head -c 400 "$TMP/out" "$TMP/err" | sed 's/^/# /'; return
+  fi
+  ok "$name"
+}
+
+M=$FIX/qwen3-tied-bf16
+check "no arguments prints usage" 0 "usage: sidr" -- "$SIDR"
+check "--help prints usage" 0 "usage: sidr" -- "$SIDR" --help
+check "unknown command is a usage error" 2 "unknown command" -- "$SIDR" frobnicate
+check "info on a fixture" 0 "qwen3" -- "$SIDR" info --model "$M"
+check "info --json" 0 '"parameters":' -- "$SIDR" info --model "$M" --json
+check "info on a missing folder fails with its name" 1 "does-not-exist" -- "$SIDR" info --model "$TMP/does-not-exist"
+check "info with a stray argument is a usage error" 2 "unexpected argument" -- "$SIDR" info --model "$M" extra
+check "logits --json shape" 0 '^{"n_vocab":[0-9]*,"logits":\[\[' -- "$SIDR" logits --model "$M" --tokens 1,2,3 --json
+check "logits without --json is a usage error" 2 "json" -- "$SIDR" logits --model "$M" --tokens 1,2,3
+check "logits with a bad id list is a usage error" 2 "token ids" -- "$SIDR" logits --model "$M" --tokens 1,x --json
+check "logits with an id outside the vocabulary fails" 1 "outside the vocabulary" -- "$SIDR" logits --model "$M" --tokens 1,999999 --json
+"$SIDR" logits --model "$M" --tokens 5,6,7 --all --json >"$TMP/all" 2>/dev/null
+rows=$(grep -o '\],\[' "$TMP/all" | wc -l)
+[ "$rows" = 2 ] && ok "logits --all gives one row per position" || nok "logits --all gives one row per position (got $((rows + 1)))"
+"$SIDR" logits --model "$M" --tokens 5,6,7 --json >"$TMP/last" 2>/dev/null
+last_all=$(sed 's/.*\],\[//; s/\]\]}$//' "$TMP/all")
+last=$(sed 's/.*"logits":\[\[//; s/\]\]}$//' "$TMP/last")
+[ -n "$last" ] && [ "$last_all" = "$last" ] && ok "the last row of --all equals the plain last-position logits" \
+  || nok "the last row of --all equals the plain last-position logits"
+check "generate --tokens --json without a tokenizer" 0 '^{"ids":\[[0-9,]*\],"text":null}' -- \
+  "$SIDR" generate --model "$M" --tokens 1,2,3 --max-tokens 4 --json
+"$SIDR" generate --model "$M" --tokens 1,2,3 --max-tokens 8 --json >"$TMP/g1" 2>/dev/null
+"$SIDR" generate --model "$M" --tokens 1,2,3 --max-tokens 8 --json >"$TMP/g2" 2>/dev/null
+cmp -s "$TMP/g1" "$TMP/g2" && ok "greedy generation is deterministic" || nok "greedy generation is deterministic"
+"$SIDR" generate --model "$M" --tokens 1,2,3 --max-tokens 8 --temperature 1 --seed 5 --json >"$TMP/s1" 2>/dev/null
+"$SIDR" generate --model "$M" --tokens 1,2,3 --max-tokens 8 --temperature 1 --seed 5 --json >"$TMP/s2" 2>/dev/null
+cmp -s "$TMP/s1" "$TMP/s2" && ok "seeded sampling is reproducible" || nok "seeded sampling is reproducible"
+check "generate needs --tokens or --prompt" 2 "exactly one" -- "$SIDR" generate --model "$M"
+check "generate rejects a bad temperature" 2 "temperature" -- "$SIDR" generate --model "$M" --tokens 1 --temperature hot
+check "generate rejects --top-p 0" 2 "top-p" -- "$SIDR" generate --model "$M" --tokens 1 --top-p 0
+check "--chat needs --prompt" 2 "prompt" -- "$SIDR" generate --model "$M" --tokens 1 --chat
+
+# With the real Qwen3 tokenizer: a model folder that pairs it with a fixture.
+QTOK=$SHARED/tokenizers/qwen3
+if [ -f "$QTOK/tokenizer.json" ]; then
+  mkdir -p "$TMP/qwen"
+  cp "$QTOK/tokenizer.json" "$QTOK/tokenizer_config.json" "$TMP/qwen/"
+  check "tokenize --json" 0 '^{"ids":\[9707,1879\]}$' -- "$SIDR" tokenize --model "$TMP/qwen" --json "Hello world"
+  check "tokenize special tokens" 0 '^{"ids":\[151644,872,198\]}$' -- "$SIDR" tokenize --model "$TMP/qwen" --json "<|im_start|>user
+"
+  printf 'a\n' >"$TMP/in"
+  "$SIDR" tokenize --model "$TMP/qwen" --json - <"$TMP/in" >"$TMP/out" 2>&1
+  grep -q '^{"ids":\[64,198\]}$' "$TMP/out" && ok "tokenize - keeps stdin's trailing newline" || nok "tokenize - keeps stdin's trailing newline ($(cat "$TMP/out"))"
+  check "detokenize" 0 "Hello world" -- "$SIDR" detokenize --model "$TMP/qwen" 9707,1879
+  "$SIDR" detokenize --model "$TMP/qwen" 151644,872,198 >"$TMP/out"
+  printf '<|im_start|>user\n' | cmp -s - "$TMP/out" && ok "detokenize is byte-exact" || nok "detokenize is byte-exact"
+  check "detokenize rejects an unknown id" 1 "" -- "$SIDR" detokenize --model "$TMP/qwen" 99999999
+  printf '\377\376' >"$TMP/bad"
+  check "tokenize rejects invalid UTF-8" 1 "UTF-8" -- sh -c "\"$SIDR\" tokenize --model \"$TMP/qwen\" --json - <\"$TMP/bad\""
+else
+  skip "Qwen3 tokenizer tests: $QTOK is absent"
+fi
+check "tokenize without a tokenizer.json names the file" 1 "tokenizer.json" -- "$SIDR" tokenize --model "$M" --json "hi"
+
+echo "1..$n"
+[ $failed = 0 ]

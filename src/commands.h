@@ -8,6 +8,7 @@ int cmd_tokenize(int argc, char **argv);
 int cmd_detokenize(int argc, char **argv);
 int cmd_logits(int argc, char **argv);
 int cmd_generate(int argc, char **argv);
+int cmd_beam(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 
 #endif

@@ -20,6 +20,7 @@ static const command commands[] = {
     { "detokenize", cmd_detokenize, "--model DIR ID,ID,...", "token ids to text" },
     { "logits", cmd_logits, "--model DIR --tokens ID,... [--all] --json", "next-token logits (last position, or every one with --all)" },
     { "generate", cmd_generate, "--model DIR (--tokens ID,... | --prompt TEXT [--chat]) [options]", "stream a continuation" },
+    { "beam", cmd_beam, "--model DIR --catalog FILE --tokens ID,... [--beams B] [--json]", "trie-constrained SID beam search after a token prompt" },
     { "bench", cmd_bench, "[--model DIR] [options]", "prefill and decode speed against the memory-bandwidth bound" },
 };
 #define N_COMMANDS (int)(sizeof commands / sizeof commands[0])

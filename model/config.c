@@ -125,7 +125,18 @@ sidr_status sidr_config_load(sidr_config *c, const char *path)
         (st = get_float(root, path, "rope_theta", &c->rope_theta, 10000.0f)))
         goto out;
     const cJSON *scaling = cJSON_GetObjectItemCaseSensitive(root, "rope_scaling");
-    if (scaling && !cJSON_IsNull(scaling)) {
+    const cJSON *stype = cJSON_GetObjectItemCaseSensitive(scaling, "rope_type");
+    if (!stype) stype = cJSON_GetObjectItemCaseSensitive(scaling, "type");
+    int plain_rope = cJSON_IsString(stype) && !strcmp(stype->valuestring, "default");
+    if (get_bool(root, "mlp_bias", 0)) {
+        st = sidr_fail(SIDR_ERR_UNSUPPORTED, "%s: key 'mlp_bias' is true; sidr supports MLPs without biases", path);
+        goto out;
+    }
+    if (get_bool(root, "use_sliding_window", 0)) {
+        st = sidr_fail(SIDR_ERR_UNSUPPORTED, "%s: key 'use_sliding_window' is true; sidr supports full attention only", path);
+        goto out;
+    }
+    if (scaling && !cJSON_IsNull(scaling) && !plain_rope) {
         st = sidr_fail(SIDR_ERR_UNSUPPORTED, "%s: key 'rope_scaling' is set; sidr supports plain RoPE only", path);
         goto out;
     }

@@ -84,6 +84,37 @@ void sidr_tensor_to_f32(const sidr_tensor *t, size_t first, size_t n, float *out
     }
 }
 
+static int by_offset(const void *a, const void *b)
+{
+    const sidr_tensor *x = a, *y = b;
+    return x->data < y->data ? -1 : x->data > y->data;
+}
+
+/* The tensors of one file must tile its data area exactly, as the
+ * safetensors format requires: no overlaps, no gaps, nothing left over. */
+static sidr_status check_coverage(sidr_safetensors *st, int first, const char *path,
+                                  const unsigned char *data, size_t data_len)
+{
+    int n = st->n_tensors - first;
+    sidr_tensor *sorted = xmalloc((size_t)(n ? n : 1) * sizeof *sorted);
+    memcpy(sorted, st->tensors + first, (size_t)n * sizeof *sorted);
+    qsort(sorted, n, sizeof *sorted, by_offset);
+    size_t expect = 0;
+    sidr_status s = SIDR_OK;
+    for (int i = 0; i < n && !s; i++) {
+        size_t begin = (size_t)((const unsigned char *)sorted[i].data - data);
+        if (begin != expect)
+            s = sidr_fail(SIDR_ERR_FORMAT, "%s: tensor '%s' %s (data_offsets must tile the data area without "
+                          "overlaps or gaps)", path, sorted[i].name,
+                          begin < expect ? "overlaps the previous tensor" : "leaves a gap before it");
+        expect = begin + sorted[i].nbytes;
+    }
+    if (!s && expect != data_len)
+        s = sidr_fail(SIDR_ERR_FORMAT, "%s: the tensors cover %zu bytes of a %zu-byte data area", path, expect, data_len);
+    free(sorted);
+    return s;
+}
+
 /* Parses the JSON header of a mapped file and appends its tensors. */
 static sidr_status parse_header(sidr_safetensors *st, const sidr_st_file *f)
 {
@@ -107,6 +138,7 @@ static sidr_status parse_header(sidr_safetensors *st, const sidr_st_file *f)
         return sidr_fail(SIDR_ERR_FORMAT, "%s: header is not a JSON object", f->path);
     }
     size_t data_len = f->map_len - 8 - hlen;
+    int first = st->n_tensors;
     const unsigned char *data = base + 8 + hlen;
     sidr_status s = SIDR_OK;
     int n = cJSON_GetArraySize(root);
@@ -134,9 +166,16 @@ static sidr_status parse_header(sidr_safetensors *st, const sidr_st_file *f)
             break;
         }
         int i = 0, bad = 0;
+        uint64_t numel = 1;
         for (cJSON *d = shape->child; d; d = d->next, i++) {
-            if (!cJSON_IsNumber(d) || d->valuedouble < 0) bad = 1;
-            else t.shape[i] = (int64_t)d->valuedouble;
+            /* No dimension can exceed the data it describes; checking the
+             * running product against it keeps the count from overflowing. */
+            if (!cJSON_IsNumber(d) || d->valuedouble < 0 || d->valuedouble > (double)data_len + 1) bad = 1;
+            else {
+                t.shape[i] = (int64_t)d->valuedouble;
+                if (t.shape[i] && numel > data_len / (uint64_t)t.shape[i] + 1) bad = 1;
+                numel *= (uint64_t)t.shape[i];
+            }
         }
         double b = cJSON_GetArrayItem(off, 0)->valuedouble, en = cJSON_GetArrayItem(off, 1)->valuedouble;
         if (bad || b < 0 || en < b) {
@@ -164,6 +203,7 @@ static sidr_status parse_header(sidr_safetensors *st, const sidr_st_file *f)
         st->tensors[st->n_tensors++] = t;
     }
     cJSON_Delete(root);
+    if (!s) s = check_coverage(st, first, f->path, data, data_len);
     return s;
 }
 
@@ -328,6 +368,85 @@ sidr_status sidr_st_write(const char *path, const sidr_st_entry *entries, int n,
     sidr_status s = SIDR_OK;
     if (!ok || rename(tmp, path) != 0) {
         s = sidr_fail(SIDR_ERR_IO, "%s: write failed: %s", path, strerror(errno));
+        unlink(tmp);
+    }
+    free(tmp);
+    return s;
+}
+
+/* Bytes of one entry's data. */
+static size_t entry_bytes(const sidr_st_entry *e)
+{
+    size_t numel = 1;
+    for (int d = 0; d < e->ndim; d++) numel *= (size_t)e->shape[d];
+    return numel * sidr_dtype_size(e->dtype);
+}
+
+#define ST_STREAM_CHUNK ((size_t)8 << 20)
+
+sidr_status sidr_st_write_stream(const char *path, const sidr_st_entry *entries, int n,
+                                 const char *metadata_json, sidr_st_fill_fn fill, void *user)
+{
+    cJSON *hdr = cJSON_CreateObject();
+    if (metadata_json) {
+        cJSON *meta = cJSON_Parse(metadata_json);
+        if (!cJSON_IsObject(meta)) {
+            cJSON_Delete(meta);
+            cJSON_Delete(hdr);
+            return sidr_fail(SIDR_ERR_ARG, "%s: metadata must be a JSON object of strings", path);
+        }
+        cJSON_AddItemToObject(hdr, "__metadata__", meta);
+    }
+    size_t off = 0;
+    for (int i = 0; i < n; i++) {
+        const sidr_st_entry *e = &entries[i];
+        cJSON *t = cJSON_CreateObject();
+        cJSON_AddStringToObject(t, "dtype", sidr_dtype_name(e->dtype));
+        cJSON *shape = cJSON_AddArrayToObject(t, "shape");
+        for (int d = 0; d < e->ndim; d++) cJSON_AddItemToArray(shape, cJSON_CreateNumber((double)e->shape[d]));
+        size_t nb = entry_bytes(e);
+        cJSON *offs = cJSON_AddArrayToObject(t, "data_offsets");
+        cJSON_AddItemToArray(offs, cJSON_CreateNumber((double)off));
+        cJSON_AddItemToArray(offs, cJSON_CreateNumber((double)(off + nb)));
+        off += nb;
+        cJSON_AddItemToObject(hdr, e->name, t);
+    }
+    char *json = cJSON_PrintUnformatted(hdr);
+    cJSON_Delete(hdr);
+    size_t jlen = strlen(json), padded = (jlen + 7) & ~(size_t)7;
+
+    char *tmp = xmalloc(strlen(path) + 24);
+    sprintf(tmp, "%s.tmp%d", path, (int)getpid());
+    FILE *f = fopen(tmp, "wb");
+    if (!f) {
+        free(json);
+        sidr_status s = sidr_fail(SIDR_ERR_IO, "%s: cannot write: %s", tmp, strerror(errno));
+        free(tmp);
+        return s;
+    }
+    unsigned char len8[8];
+    for (int i = 0; i < 8; i++) len8[i] = (unsigned char)(padded >> (8 * i));
+    int ok = fwrite(len8, 1, 8, f) == 8 && fwrite(json, 1, jlen, f) == jlen;
+    for (size_t i = jlen; i < padded && ok; i++) ok = fputc(' ', f) != EOF;
+    free(json);
+    sidr_status s = SIDR_OK;
+    unsigned char *chunk = xaligned(ST_STREAM_CHUNK);
+    for (int i = 0; i < n && ok && !s; i++) {
+        size_t nb = entry_bytes(&entries[i]);
+        for (size_t o = 0; o < nb && ok && !s; o += ST_STREAM_CHUNK) {
+            size_t len = nb - o < ST_STREAM_CHUNK ? nb - o : ST_STREAM_CHUNK;
+            if ((s = fill(user, i, o, chunk, len))) break;
+            ok = fwrite(chunk, 1, len, f) == len;
+        }
+    }
+    free(chunk);
+    int err = errno;
+    ok = (fflush(f) == 0) & ok;
+    ok = (fsync(fileno(f)) == 0) & ok;
+    ok = (fclose(f) == 0) & ok;
+    if (!ok && !s) err = errno ? errno : err;
+    if (s || !ok || rename(tmp, path) != 0) {
+        if (!s) s = sidr_fail(SIDR_ERR_IO, "%s: write failed: %s", path, strerror(ok ? errno : err));
         unlink(tmp);
     }
     free(tmp);

@@ -97,6 +97,12 @@ sidr_status sidr_model_load(sidr_model *m, const char *dir)
     if (c->tie_embeddings) m->lm_head = m->embed;
     else if ((s = bind_mat(m, "lm_head.weight", c->vocab_size, c->dim, &m->lm_head))) goto fail;
     if ((s = bind_vec(m, "model.norm.weight", c->dim, &m->final_norm))) goto fail;
+    /* A corrupt layer count must not turn into a huge allocation. */
+    if (c->n_layers > m->st.n_tensors) {
+        s = sidr_fail(SIDR_ERR_SHAPE, "%s: config.json says num_hidden_layers = %d but the weights hold only %d tensors",
+                      dir, c->n_layers, m->st.n_tensors);
+        goto fail;
+    }
     m->layers = xcalloc(c->n_layers, sizeof *m->layers);
     for (int i = 0; i < c->n_layers; i++)
         if ((s = bind_layer(m, i))) goto fail;
@@ -437,15 +443,18 @@ static void layers_forward(sidr_model *m, sidr_state *s, int T, const row_target
     }
 }
 
-static sidr_status embed_rows(sidr_model *m, sidr_state *s, const int *tokens, int T)
+static sidr_status check_tokens(const sidr_model *m, const int *tokens, int n)
 {
-    for (int t = 0; t < T; t++) {
+    for (int t = 0; t < n; t++)
         if (tokens[t] < 0 || tokens[t] >= m->cfg.vocab_size)
             return sidr_fail(SIDR_ERR_RANGE, "token id %d is outside the vocabulary [0, %d)", tokens[t],
                              m->cfg.vocab_size);
-        sidr_model_embedding(m, tokens[t], s->x + (size_t)t * m->cfg.dim);
-    }
     return SIDR_OK;
+}
+
+static void embed_rows(sidr_model *m, sidr_state *s, const int *tokens, int T)
+{
+    for (int t = 0; t < T; t++) sidr_model_embedding(m, tokens[t], s->x + (size_t)t * m->cfg.dim);
 }
 
 /* Final norm and LM head for rows [first, first+n) of s->x. */
@@ -462,10 +471,12 @@ sidr_status sidr_forward(sidr_model *m, sidr_state *s, sidr_kv *kv, const int *t
     if (n <= 0) return sidr_fail(SIDR_ERR_ARG, "forward needs at least one token");
     if (kv->len + n > kv->cap)
         return sidr_fail(SIDR_ERR_RANGE, "sequence of %d tokens exceeds the KV cache capacity %d", kv->len + n, kv->cap);
+    /* Refuse bad ids before any chunk touches the cache. */
+    sidr_status st = check_tokens(m, tokens, n);
+    if (st) return st;
     for (int done = 0; done < n;) {
         int T = n - done < s->max_T ? n - done : s->max_T;
-        sidr_status st = embed_rows(m, s, tokens + done, T);
-        if (st) return st;
+        embed_rows(m, s, tokens + done, T);
         for (int t = 0; t < T; t++) s->pos[t] = kv->len + t;
         row_target tg = { kv, NULL };
         layers_forward(m, s, T, &tg);
@@ -483,8 +494,9 @@ sidr_status sidr_forward_branches(sidr_model *m, sidr_state *s, sidr_branches *b
         return sidr_fail(SIDR_ERR_ARG, "%d branches exceed the state's %d rows", b->n_seq, s->max_T);
     if (b->len >= b->cap)
         return sidr_fail(SIDR_ERR_RANGE, "branches are full (%d tokens)", b->cap);
-    sidr_status st = embed_rows(m, s, tokens, b->n_seq);
+    sidr_status st = check_tokens(m, tokens, b->n_seq);
     if (st) return st;
+    embed_rows(m, s, tokens, b->n_seq);
     for (int i = 0; i < b->n_seq; i++) s->pos[i] = b->prefix->len + b->len;
     row_target tg = { NULL, b };
     layers_forward(m, s, b->n_seq, &tg);

@@ -339,6 +339,21 @@ static void check_cases(const fixture *f, sidr_model *m, float rel)
         free(out);
     }
 
+    /* a refused call leaves the cache as it was, even when the bad token
+     * sits in a later chunk of the 5-row state */
+    {
+        int toks[9] = { 1, 2, 3, 4, 5, 6, 7, V, 9 };
+        float *out = malloc(sizeof(float) * 9 * (size_t)V);
+        sidr_kv_reset(&kv);
+        st = sidr_forward(m, small, &kv, toks, 2, out, SIDR_LOGITS_LAST);
+        int len0 = kv.len;
+        st = st == SIDR_OK ? sidr_forward(m, small, &kv, toks, 9, out, SIDR_LOGITS_ALL) : SIDR_ERR_ARG;
+        tap_ok(st != SIDR_OK && kv.len == len0,
+               "%s: bad token at row 8 of a chunked call refused, cache length kept (%d, now %d)",
+               f->name, len0, kv.len);
+        free(out);
+    }
+
     sidr_kv_free(&kv);
     sidr_state_free(big);
     sidr_state_free(small);
@@ -488,12 +503,12 @@ out:
 
 int main(void)
 {
-    char dir[4096], path[4200];
+    char dir[4096], path[8300];
     snprintf(dir, sizeof dir, "%s/fixtures/models", tap_testdir());
 
     for (int i = 0; i < N_FIXTURES; i++) {
         const fixture *f = &FIXTURES[i];
-        char mdir[4200];
+        char mdir[8200];
         snprintf(mdir, sizeof mdir, "%s/%s", dir, f->name);
         snprintf(path, sizeof path, "%s/reference.safetensors", mdir);
         memset(&REF, 0, sizeof REF);

@@ -12,13 +12,27 @@ typedef struct sidr_tokenizer sidr_tokenizer;
 
 /* Loads a tokenizer.json file. */
 sidr_status sidr_tokenizer_load(sidr_tokenizer **out, const char *path);
+/* The same from tokenizer.json text in memory; name is used in messages. */
+sidr_status sidr_tokenizer_load_json(sidr_tokenizer **out, const char *json, size_t len,
+                                     const char *name);
 void sidr_tokenizer_free(sidr_tokenizer *t);
+
+/* Adds tokens the way HF tokenizer.add_tokens([...]) does: non-special,
+ * "normalized": true added tokens with ids from n_vocab upward, in the order
+ * given; tokens already known are skipped.  For SIDs pass the distinct tokens
+ * sorted by strcmp (Python's sorted(), what MiniOneRec does): <a_10> comes
+ * after <a_109>.  *n_new (may be NULL) gets the number added.  Not
+ * thread-safe with encode. */
+sidr_status sidr_tokenizer_add_tokens(sidr_tokenizer *t, const char *const *tokens, int n,
+                                      int *n_new);
 
 /* One past the largest id (base vocabulary and added tokens). */
 int sidr_tokenizer_n_vocab(const sidr_tokenizer *t);
 
 /* Encodes len bytes of UTF-8 text; *ids is malloc'd, caller frees.
- * Text that is not valid UTF-8 is an error, never silent garbage. */
+ * Text that is not valid UTF-8 is an error, never silent garbage.  Added
+ * tokens in the text (<|im_start|>, <think>, <a_12>) become their ids; no
+ * BOS/EOS is added.  Safe to call from several threads at once. */
 sidr_status sidr_tokenizer_encode(const sidr_tokenizer *t, const char *text, size_t len,
                                   int **ids, int *n_ids);
 

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "kernels.h"
+#include "threads.h"
 #include "util.h"
 
 /* ---- loading ---------------------------------------------------------------- */
@@ -329,26 +330,109 @@ static void attend(float *out, const float *q, const key_spans *sp, int kv_dim, 
 }
 
 /* Prefill attention for T consecutive rows of one sequence through sgemm:
- * per head, scores = Q K^T, causal mask, softmax, out = P V. */
-static void attend_prefill(sidr_state *s, const sidr_config *c, const float *K, const float *V, int T, int start)
+ * per head, scores = Q K^T, causal mask, softmax, out = P V.  Heads run in
+ * parallel, each thread with its own score block. */
+typedef struct {
+    sidr_state *s;
+    const sidr_config *c;
+    const float *K, *V;
+    int T, start;
+    float *P;
+} prefill_attn;
+
+static void prefill_heads(void *arg, int h0, int h1, int thread)
 {
-    int hd = c->head_dim, q_dim = c->n_heads * hd, kv_dim = c->n_kv_heads * hd, ctx = start + T;
+    prefill_attn *a = arg;
+    const sidr_config *c = a->c;
+    int hd = c->head_dim, q_dim = c->n_heads * hd, kv_dim = c->n_kv_heads * hd, T = a->T, ctx = a->start + T;
     int group = c->n_heads / c->n_kv_heads;
     float scale = 1.0f / sqrtf((float)hd);
-    float *P = scores_buf(s, (size_t)T * ctx);
-    for (int h = 0; h < c->n_heads; h++) {
+    float *P = a->P + (size_t)thread * T * ctx;
+    for (int h = h0; h < h1; h++) {
         int g = h / group;
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, ctx, hd, scale, s->q + h * hd, q_dim,
-                    K + g * hd, kv_dim, 0.0f, P, ctx);
-        #pragma omp parallel for schedule(static) if (T * (size_t)ctx > 65536)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, ctx, hd, scale, a->s->q + h * hd, q_dim,
+                    a->K + g * hd, kv_dim, 0.0f, P, ctx);
         for (int t = 0; t < T; t++) {
             float *row = P + (size_t)t * ctx;
-            int n = start + t + 1;
+            int n = a->start + t + 1;
             sidr_softmax(row, n);
             memset(row + n, 0, (ctx - n) * sizeof(float));
         }
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, hd, ctx, 1.0f, P, ctx, V + g * hd, kv_dim,
-                    0.0f, s->att + h * hd, q_dim);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, hd, ctx, 1.0f, P, ctx, a->V + g * hd, kv_dim,
+                    0.0f, a->s->att + h * hd, q_dim);
+    }
+}
+
+static void attend_prefill(sidr_state *s, const sidr_config *c, const float *K, const float *V, int T, int start)
+{
+    prefill_attn a = { s, c, K, V, T, start, NULL };
+    a.P = scores_buf(s, (size_t)sidr_threads_count() * T * (start + T));
+    sidr_parallel_for(c->n_heads, prefill_heads, &a);
+}
+
+/* Attention of a few rows (decode steps, beams), one task per (row, head):
+ * each row's keys are the shared cache, then optionally its own branch. */
+typedef struct {
+    sidr_state *s;
+    const sidr_config *c;
+    const float *K, *V;       /* shared cache of this layer */
+    int base_len;             /* keys of the shared cache every row sees */
+    int causal;               /* single sequence: row t also sees rows < t of this call */
+    const float *BK, *BV;     /* branches of this layer, or NULL */
+    size_t seq;               /* floats per branch */
+    int branch_len;           /* keys per branch including this step */
+    int ctx;                  /* score slots per task */
+    float *scores;
+} row_attn;
+
+static void rows_heads(void *arg, int i0, int i1, int thread)
+{
+    row_attn *a = arg;
+    const sidr_config *c = a->c;
+    int hd = c->head_dim, q_dim = c->n_heads * hd, kv_dim = c->n_kv_heads * hd;
+    int group = c->n_heads / c->n_kv_heads;
+    float scale = 1.0f / sqrtf((float)hd);
+    (void)thread;
+    for (int i = i0; i < i1; i++) {
+        int t = i / c->n_heads, h = i % c->n_heads;
+        key_spans sp = { a->K, a->V, a->base_len + (a->causal ? t + 1 : 0), NULL, NULL, 0 };
+        if (a->BK) {
+            sp.k1 = a->BK + t * a->seq;
+            sp.v1 = a->BV + t * a->seq;
+            sp.n1 = a->branch_len;
+        }
+        attend(a->s->att + (size_t)t * q_dim + h * hd, a->s->q + (size_t)t * q_dim + h * hd, &sp, kv_dim, h / group,
+               hd, scale, a->scores + (size_t)i * a->ctx);
+    }
+}
+
+/* Bias, q/k norm and RoPE for rows [t0, t1). */
+typedef struct {
+    sidr_model *m;
+    sidr_state *s;
+    const sidr_layer *l;
+} qk_job;
+
+static void qk_rows(void *arg, int t0, int t1, int thread)
+{
+    qk_job *j = arg;
+    const sidr_config *c = &j->m->cfg;
+    const sidr_layer *l = j->l;
+    sidr_state *s = j->s;
+    int hd = c->head_dim, q_dim = c->n_heads * hd, kv_dim = c->n_kv_heads * hd;
+    (void)thread;
+    for (int t = t0; t < t1; t++) {
+        float *q = s->q + (size_t)t * q_dim, *k = s->k + (size_t)t * kv_dim, *v = s->v + (size_t)t * kv_dim;
+        if (l->bq) {
+            for (int i = 0; i < q_dim; i++) q[i] += l->bq[i];
+            for (int i = 0; i < kv_dim; i++) { k[i] += l->bk[i]; v[i] += l->bv[i]; }
+        }
+        if (l->q_norm) {
+            for (int h = 0; h < c->n_heads; h++) sidr_rmsnorm(q + h * hd, q + h * hd, l->q_norm, hd, c->norm_eps);
+            for (int h = 0; h < c->n_kv_heads; h++) sidr_rmsnorm(k + h * hd, k + h * hd, l->k_norm, hd, c->norm_eps);
+        }
+        rope(q, c->n_heads, hd, s->pos[t], j->m->rope_inv_freq);
+        rope(k, c->n_kv_heads, hd, s->pos[t], j->m->rope_inv_freq);
     }
 }
 
@@ -368,8 +452,6 @@ static void layers_forward(sidr_model *m, sidr_state *s, int T, const row_target
 {
     const sidr_config *c = &m->cfg;
     int hd = c->head_dim, q_dim = c->n_heads * hd, kv_dim = c->n_kv_heads * hd, D = c->dim;
-    int group = c->n_heads / c->n_kv_heads;
-    float scale = 1.0f / sqrtf((float)hd);
 
     for (int li = 0; li < c->n_layers; li++) {
         const sidr_layer *l = &m->layers[li];
@@ -377,20 +459,9 @@ static void layers_forward(sidr_model *m, sidr_state *s, int T, const row_target
         sidr_matmul(s->q, s->xb, l->wq.data, l->wq.dtype, T, q_dim, D);
         sidr_matmul(s->k, s->xb, l->wk.data, l->wk.dtype, T, kv_dim, D);
         sidr_matmul(s->v, s->xb, l->wv.data, l->wv.dtype, T, kv_dim, D);
-        #pragma omp parallel for schedule(static) if (T > 4)
-        for (int t = 0; t < T; t++) {
-            float *q = s->q + (size_t)t * q_dim, *k = s->k + (size_t)t * kv_dim, *v = s->v + (size_t)t * kv_dim;
-            if (l->bq) {
-                for (int i = 0; i < q_dim; i++) q[i] += l->bq[i];
-                for (int i = 0; i < kv_dim; i++) { k[i] += l->bk[i]; v[i] += l->bv[i]; }
-            }
-            if (l->q_norm) {
-                for (int h = 0; h < c->n_heads; h++) sidr_rmsnorm(q + h * hd, q + h * hd, l->q_norm, hd, c->norm_eps);
-                for (int h = 0; h < c->n_kv_heads; h++) sidr_rmsnorm(k + h * hd, k + h * hd, l->k_norm, hd, c->norm_eps);
-            }
-            rope(q, c->n_heads, hd, s->pos[t], m->rope_inv_freq);
-            rope(k, c->n_kv_heads, hd, s->pos[t], m->rope_inv_freq);
-        }
+        qk_job qj = { m, s, l };
+        if (T > 4) sidr_parallel_for(T, qk_rows, &qj);
+        else qk_rows(&qj, 0, T, 0);
         if (tg->kv) {
             sidr_kv *kv = tg->kv;
             size_t base = (size_t)li * kv->cap * kv_dim;
@@ -400,15 +471,10 @@ static void layers_forward(sidr_model *m, sidr_state *s, int T, const row_target
             if (T >= 8) {
                 attend_prefill(s, c, K, V, T, kv->len);
             } else {
-                int ctx = kv->len + T;
-                float *sc = scores_buf(s, (size_t)T * c->n_heads * ctx);
-                #pragma omp parallel for schedule(static) collapse(2) if (ctx > 64)
-                for (int t = 0; t < T; t++)
-                    for (int h = 0; h < c->n_heads; h++) {
-                        key_spans sp = { K, V, kv->len + t + 1, NULL, NULL, 0 };
-                        attend(s->att + (size_t)t * q_dim + h * hd, s->q + (size_t)t * q_dim + h * hd, &sp,
-                               kv_dim, h / group, hd, scale, sc + ((size_t)t * c->n_heads + h) * ctx);
-                    }
+                row_attn a = { s, c, K, V, kv->len, 1, NULL, NULL, 0, 0, kv->len + T, NULL };
+                a.scores = scores_buf(s, (size_t)T * c->n_heads * a.ctx);
+                if (a.ctx > 64) sidr_parallel_for(T * c->n_heads, rows_heads, &a);
+                else rows_heads(&a, 0, T * c->n_heads, 0);
             }
         } else {
             sidr_branches *br = tg->br;
@@ -420,16 +486,10 @@ static void layers_forward(sidr_model *m, sidr_state *s, int T, const row_target
                 memcpy(BV + i * seq + (size_t)br->len * kv_dim, s->v + (size_t)i * kv_dim, kv_dim * sizeof(float));
             }
             size_t pbase = (size_t)li * pre->cap * kv_dim;
-            int ctx = pre->len + br->len + 1;
-            float *sc = scores_buf(s, (size_t)T * c->n_heads * ctx);
-            #pragma omp parallel for schedule(static) collapse(2)
-            for (int i = 0; i < T; i++)
-                for (int h = 0; h < c->n_heads; h++) {
-                    key_spans sp = { pre->k + pbase, pre->v + pbase, pre->len,
-                                     BK + i * seq, BV + i * seq, br->len + 1 };
-                    attend(s->att + (size_t)i * q_dim + h * hd, s->q + (size_t)i * q_dim + h * hd, &sp, kv_dim,
-                           h / group, hd, scale, sc + ((size_t)i * c->n_heads + h) * ctx);
-                }
+            row_attn a = { s, c, pre->k + pbase, pre->v + pbase, pre->len, 0, BK, BV, seq, br->len + 1,
+                           pre->len + br->len + 1, NULL };
+            a.scores = scores_buf(s, (size_t)T * c->n_heads * a.ctx);
+            sidr_parallel_for(T * c->n_heads, rows_heads, &a);
         }
         sidr_matmul(s->xb2, s->att, l->wo.data, l->wo.dtype, T, D, q_dim);
         for (size_t i = 0; i < (size_t)T * D; i++) s->x[i] += s->xb2[i];

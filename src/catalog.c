@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dataset.h"
 #include "util.h"
 
 int sid_split(const char *s, int *starts, int *lens, int max)
@@ -110,6 +111,7 @@ void catalog_free(sidr_catalog *c)
     free(c->title);
     free(c->item_id);
     free(c->sid_ids);
+    free(c->item_of);
     sidr_trie_free(&c->trie);
     memset(c, 0, sizeof *c);
 }
@@ -126,4 +128,24 @@ void catalog_sid_string(const sidr_tokenizer *tok, const int *ids, int n, char *
         used += len;
         out[used] = 0;
     }
+}
+
+sidr_status catalog_from_dataset(sidr_catalog *c, const sidr_dataset *ds, const sidr_tokenizer *tok)
+{
+    memset(c, 0, sizeof *c);
+    c->item_of = xmalloc((size_t)(ds->n_items ? ds->n_items : 1) * sizeof(int));
+    char where[512];
+    sidr_status s = SIDR_OK;
+    for (int i = 0; i < ds->n_items && !s; i++) {
+        const sidr_item *it = &ds->items[i];
+        if (!it->sid) continue;
+        snprintf(where, sizeof where, "%s: item %s", ds->dir, it->id);
+        c->item_of[c->n] = i;
+        s = catalog_add(c, it->sid, it->title, it->id, tok, where);
+    }
+    if (!s && c->n == 0)
+        s = sidr_fail(SIDR_ERR_MISSING, "%s: no item has a SID (run 'sidr sids build' first)", ds->dir);
+    if (!s) s = catalog_finish(c, ds->dir);
+    if (s) catalog_free(c);
+    return s;
 }

@@ -14,6 +14,7 @@ typedef struct {
     char **sid;         /* "<a_1><b_2><c_3>" */
     char **title;
     char **item_id;
+    int *item_of;       /* dataset item index per entry (catalog_from_dataset), else NULL */
     sidr_trie trie;
 } sidr_catalog;
 
@@ -29,6 +30,11 @@ sidr_status catalog_add(sidr_catalog *c, const char *sid, const char *title, con
 /* Builds the trie once every entry is in. */
 sidr_status catalog_finish(sidr_catalog *c, const char *what);
 void catalog_free(sidr_catalog *c);
+
+/* Every item of a dataset that has a SID, in item order; entry i is item
+ * item_of[i] of the dataset. */
+struct sidr_dataset;
+sidr_status catalog_from_dataset(sidr_catalog *c, const struct sidr_dataset *ds, const sidr_tokenizer *tok);
 
 /* The SID string of a token-id sequence (appended to out, NUL-terminated). */
 void catalog_sid_string(const sidr_tokenizer *tok, const int *ids, int n, char *out, size_t cap);

@@ -21,7 +21,12 @@ static const command commands[] = {
     { "logits", cmd_logits, "--model DIR --tokens ID,... [--all] --json", "next-token logits (last position, or every one with --all)" },
     { "generate", cmd_generate, "--model DIR (--tokens ID,... | --prompt TEXT [--chat]) [options]", "stream a continuation" },
     { "beam", cmd_beam, "--model DIR --catalog FILE --tokens ID,... [--beams B] [--json]", "trie-constrained SID beam search after a token prompt" },
+    { "recommend", cmd_recommend, "[--model DIR] [--data DIR] (--user ID | --row SPLIT:N) [--think | --no-think] [--beams B] [--json]", "reason over a user's history and recommend the next item's SID" },
+    { "eval", cmd_eval, "[--model DIR] [--data DIR] [--split test] [--think | --no-think] [--beams B] [--limit N] [--shard I/N] [--json FILE]", "HR@K and NDCG@K over a split" },
+    { "eval-merge", cmd_eval_merge, "[--json FILE] FILE...", "combine the results of sharded evaluations" },
+    { "model", cmd_model, "init|add-sids [options]", "make a random model folder, or add a dataset's SID tokens to a model" },
     { "bench", cmd_bench, "[--model DIR] [options]", "prefill and decode speed against the memory-bandwidth bound" },
+    { "sids", cmd_sids, "build|stats --data DIR [options]", "build Semantic IDs (embeddings + residual k-means), or their statistics" },
 };
 #define N_COMMANDS (int)(sizeof commands / sizeof commands[0])
 
@@ -34,7 +39,7 @@ static void usage(FILE *f)
     fprintf(f, "\n");
     for (int i = 0; i < N_COMMANDS; i++) fprintf(f, "  sidr %s %s\n", commands[i].name, commands[i].synopsis);
     fprintf(f, "\n'sidr COMMAND --help' shows a command's options; 'man sidr' has the details.\n"
-               "The interactive explorer and the recommendation commands are not built yet.\n");
+               "The interactive explorer is not built yet.\n");
 }
 
 int main(int argc, char **argv)

@@ -1,0 +1,364 @@
+/* sidr eval: HR@K and NDCG@K over a split (SPEC §1.6), shardable, with the
+ * per-row results in the JSON so runs can be diffed and shards merged
+ * exactly by sidr eval-merge. */
+#include <cjson/cJSON.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "commands.h"
+#include "metrics.h"
+#include "progress.h"
+#include "recommend.h"
+#include "session.h"
+#include "util.h"
+
+static const struct option opts[] = {
+    { "model", required_argument, NULL, 'm' },
+    { "data", required_argument, NULL, 'd' },
+    { "split", required_argument, NULL, 's' },
+    { "think", no_argument, NULL, 't' },
+    { "no-think", no_argument, NULL, 'n' },
+    { "beams", required_argument, NULL, 'b' },
+    { "limit", required_argument, NULL, 'l' },
+    { "shard", required_argument, NULL, 'S' },
+    { "max-reasoning", required_argument, NULL, 'M' },
+    { "json", required_argument, NULL, 'j' },
+    { "help", no_argument, NULL, 'h' },
+    { NULL, 0, NULL, 0 },
+};
+
+static void help(void)
+{
+    printf("usage: sidr eval [--model DIR] [--data DIR] [--split test] [--think | --no-think] [--beams B]\n"
+           "                 [--limit N] [--shard I/N] [--max-reasoning N] [--json FILE]\n"
+           "Recommends for every row of the split and reports HR@{1,3,5,10}, NDCG@{1,3,5,10}, the\n"
+           "invalid-SID rate, mean reasoning tokens and wall time. --limit takes the first N rows;\n"
+           "--shard I/N then evaluates the I-th of N contiguous parts (0-based), for 'sidr eval-merge'.\n"
+           "--json FILE writes the summary and every row's result. Ctrl-C stops and writes the rows done.\n");
+}
+
+typedef struct {
+    int row, rank, reasoning_tokens, n_beams;
+    char *user, *target;
+    char **beams;
+    double seconds;
+} row_result;
+
+static void print_table(FILE *f, const metrics *m, long total_rows, double wall)
+{
+    double n = m->rows ? (double)m->rows : 1;
+    fprintf(f, "rows %ld of %ld\n", m->rows, total_rows);
+    fprintf(f, "        @1      @3      @5      @10\n");
+    fprintf(f, "HR    ");
+    for (int i = 0; i < METRICS_N_K; i++) fprintf(f, " %.4f ", m->hr[i] / n);
+    fprintf(f, "\nNDCG  ");
+    for (int i = 0; i < METRICS_N_K; i++) fprintf(f, " %.4f ", m->ndcg[i] / n);
+    fprintf(f, "\ninvalid-SID rate %.4f, mean reasoning tokens %.1f, wall %.1f s\n", m->invalid / n,
+            m->reasoning_tokens / n, wall);
+}
+
+static cJSON *metrics_json(const metrics *m, double wall)
+{
+    double n = m->rows ? (double)m->rows : 1;
+    cJSON *o = cJSON_CreateObject();
+    char key[16];
+    for (int i = 0; i < METRICS_N_K; i++) {
+        snprintf(key, sizeof key, "HR@%d", metrics_k[i]);
+        cJSON_AddNumberToObject(o, key, m->hr[i] / n);
+    }
+    for (int i = 0; i < METRICS_N_K; i++) {
+        snprintf(key, sizeof key, "NDCG@%d", metrics_k[i]);
+        cJSON_AddNumberToObject(o, key, m->ndcg[i] / n);
+    }
+    cJSON_AddNumberToObject(o, "rows", (double)m->rows);
+    cJSON_AddNumberToObject(o, "invalid_sid_rate", m->invalid / n);
+    cJSON_AddNumberToObject(o, "mean_reasoning_tokens", m->reasoning_tokens / n);
+    cJSON_AddNumberToObject(o, "wall_seconds", wall);
+    return o;
+}
+
+static sidr_status write_json(const char *path, cJSON *root)
+{
+    char *text = cJSON_Print(root);
+    char *tmp = xmalloc(strlen(path) + 8);
+    sprintf(tmp, "%s.tmp", path);
+    FILE *f = fopen(tmp, "w");
+    sidr_status s = SIDR_OK;
+    if (!f || fputs(text, f) < 0 || fputc('\n', f) == EOF || fclose(f) != 0 || rename(tmp, path) != 0)
+        s = sidr_fail(SIDR_ERR_IO, "%s: cannot write the results", path);
+    free(text);
+    free(tmp);
+    return s;
+}
+
+int cmd_eval(int argc, char **argv)
+{
+    const char *model = NULL, *data = NULL, *json_path = NULL, *split_name = "test";
+    long limit = -1, shard_i = 0, shard_n = 1, v;
+    rec_settings set;
+    rec_settings_default(&set);
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+        switch (c) {
+        case 'm': model = optarg; break;
+        case 'd': data = optarg; break;
+        case 's': split_name = optarg; break;
+        case 't': set.think = 1; break;
+        case 'n': set.think = 0; break;
+        case 'j': json_path = optarg; break;
+        case 'b': if (parse_int(optarg, 1, 256, &v)) return usage_error("eval", "--beams expects an integer in [1, 256]"); set.beams = (int)v; break;
+        case 'M': if (parse_int(optarg, 1, 32768, &v)) return usage_error("eval", "--max-reasoning expects an integer in [1, 32768]"); set.max_reasoning = (int)v; break;
+        case 'l': if (parse_int(optarg, 1, 1L << 30, &limit)) return usage_error("eval", "--limit expects a positive integer"); break;
+        case 'S': {
+            char *slash = strchr(optarg, '/');
+            if (!slash) return usage_error("eval", "--shard expects I/N with 0 <= I < N");
+            *slash = 0;
+            if (parse_int(optarg, 0, 1 << 20, &shard_i) || parse_int(slash + 1, 1, 1 << 20, &shard_n) || shard_i >= shard_n)
+                return usage_error("eval", "--shard expects I/N with 0 <= I < N");
+            break;
+        }
+        case 'h': help(); return EXIT_OK;
+        default: return usage_error("eval", "unknown option");
+        }
+    }
+    if (optind != argc) return usage_error("eval", "unexpected argument '%s'", argv[optind]);
+    int split = sidr_split_parse(split_name);
+    if (split < 0) return usage_error("eval", "--split expects train, valid or test (got '%s')", split_name);
+    if (!(model = resolve_model_dir("eval", model)) || !(data = resolve_data_dir("eval", data))) return EXIT_USAGE;
+
+    session ss;
+    sidr_status s = session_open(&ss, model, data, NULL);
+    if (s) return runtime_error("eval", s);
+    const sidr_split *sp = &ss.ds.split[split];
+    if (!sp->present || sp->n == 0) {
+        sidr_fail(SIDR_ERR_MISSING, "%s: the dataset has no %s rows", data, split_name);
+        session_close(&ss);
+        return runtime_error("eval", SIDR_ERR_MISSING);
+    }
+    long total = limit > 0 && limit < sp->n ? limit : sp->n;
+    long first = total * shard_i / shard_n, last = total * (shard_i + 1) / shard_n;
+    row_result *res = xcalloc((size_t)(last - first + 1), sizeof *res);
+    metrics m = { 0 };
+    int rc = EXIT_OK;
+    long done = 0;
+    progress pr;
+    char label[64], note[64];
+    snprintf(label, sizeof label, "eval %s", split_name);
+    progress_start(&pr, label, last - first, "rows");
+    install_interrupt_handler();
+    double t0 = now_seconds();
+    for (long i = first; i < last && !interrupted; i++, done++) {
+        const sidr_sample *row = &sp->rows[i];
+        const char *hist[SIDR_MAX_HISTORY];
+        int nh = session_history(&ss, row, hist);
+        rec_run r;
+        double tr = now_seconds();
+        if (nh < 0 || (s = rec_begin(&r, &ss.model, ss.tok, &ss.cat, &set, hist, nh)) || (s = rec_run_all(&r, NULL, NULL))) {
+            if (nh >= 0) rec_free(&r);
+            if (s == SIDR_ERR_CANCELLED) break;
+            rc = runtime_error("eval", nh < 0 ? SIDR_ERR_MISSING : s);
+            break;
+        }
+        const sidr_item *target = &ss.ds.items[row->target];
+        row_result *o = &res[done];
+        o->row = (int)i;
+        o->rank = target->sid ? rec_rank(&r, target->sid) : -1;
+        o->reasoning_tokens = r.n_gen;
+        o->seconds = now_seconds() - tr;
+        o->user = xstrdup(ss.ds.users[row->user].id);
+        o->target = xstrdup(target->sid ? target->sid : "");
+        o->n_beams = r.bs.n_hyps;
+        o->beams = xcalloc(r.bs.n_hyps ? r.bs.n_hyps : 1, sizeof(char *));
+        for (int b = 0; b < r.bs.n_hyps; b++) {
+            char sid[512];
+            rec_beam_sid(&r, b, sid, sizeof sid);
+            o->beams[b] = xstrdup(sid);
+        }
+        metrics_add(&m, o->rank, r.bs.n_hyps == 0, r.n_gen, o->seconds);
+        rec_free(&r);
+        snprintf(note, sizeof note, "HR@10 %.4f", m.hr[3] / m.rows);
+        progress_update(&pr, done + 1, note);
+    }
+    double wall = now_seconds() - t0;
+    progress_end(&pr, done, interrupted ? "interrupted" : NULL);
+    if (rc == EXIT_OK) {
+        print_table(stdout, &m, last - first, wall);
+        if (json_path) {
+            cJSON *root = cJSON_CreateObject();
+            cJSON_AddStringToObject(root, "model", model);
+            cJSON_AddStringToObject(root, "data", data);
+            cJSON_AddStringToObject(root, "split", split_name);
+            cJSON_AddStringToObject(root, "mode", set.think ? "think" : "no-think");
+            cJSON_AddNumberToObject(root, "beams", set.beams);
+            cJSON_AddNumberToObject(root, "max_reasoning", set.max_reasoning);
+            cJSON_AddNumberToObject(root, "rows_in_split", sp->n);
+            cJSON_AddNumberToObject(root, "limit", (double)total);
+            cJSON *sh = cJSON_AddArrayToObject(root, "shard");
+            cJSON_AddItemToArray(sh, cJSON_CreateNumber((double)shard_i));
+            cJSON_AddItemToArray(sh, cJSON_CreateNumber((double)shard_n));
+            cJSON *range = cJSON_AddArrayToObject(root, "row_range");
+            cJSON_AddItemToArray(range, cJSON_CreateNumber((double)first));
+            cJSON_AddItemToArray(range, cJSON_CreateNumber((double)last));
+            cJSON_AddBoolToObject(root, "complete", done == last - first);
+            cJSON_AddItemToObject(root, "metrics", metrics_json(&m, wall));
+            cJSON *rows = cJSON_AddArrayToObject(root, "per_row");
+            for (long i = 0; i < done; i++) {
+                cJSON *o = cJSON_CreateObject();
+                cJSON_AddNumberToObject(o, "row", res[i].row);
+                cJSON_AddStringToObject(o, "user", res[i].user);
+                cJSON_AddStringToObject(o, "target", res[i].target);
+                cJSON_AddNumberToObject(o, "rank", res[i].rank);
+                cJSON_AddNumberToObject(o, "reasoning_tokens", res[i].reasoning_tokens);
+                cJSON_AddNumberToObject(o, "seconds", res[i].seconds);
+                cJSON *b = cJSON_AddArrayToObject(o, "beams");
+                for (int k = 0; k < res[i].n_beams; k++) cJSON_AddItemToArray(b, cJSON_CreateString(res[i].beams[k]));
+                cJSON_AddItemToArray(rows, o);
+            }
+            if ((s = write_json(json_path, root))) rc = runtime_error("eval", s);
+            cJSON_Delete(root);
+        }
+    }
+    for (long i = 0; i < done; i++) {
+        for (int k = 0; k < res[i].n_beams; k++) free(res[i].beams[k]);
+        free(res[i].beams);
+        free(res[i].user);
+        free(res[i].target);
+    }
+    free(res);
+    session_close(&ss);
+    return rc ? rc : (interrupted ? EXIT_RUNTIME : EXIT_OK);
+}
+
+/* ---- eval-merge ------------------------------------------------------------- */
+
+static int num(const cJSON *o, const char *k, double *out)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+    if (!cJSON_IsNumber(v)) return -1;
+    *out = v->valuedouble;
+    return 0;
+}
+
+static const char *str(const cJSON *o, const char *k)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+    return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+static int same_setting(const cJSON *a, const cJSON *b, const char *k)
+{
+    const cJSON *x = cJSON_GetObjectItemCaseSensitive(a, k), *y = cJSON_GetObjectItemCaseSensitive(b, k);
+    return x && y && cJSON_Compare(x, y, 1);
+}
+
+int cmd_eval_merge(int argc, char **argv)
+{
+    const char *out_path = NULL;
+    int c;
+    static const struct option mopts[] = {
+        { "json", required_argument, NULL, 'j' }, { "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 },
+    };
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "+", mopts, NULL)) != -1) {
+        switch (c) {
+        case 'j': out_path = optarg; break;
+        case 'h':
+            printf("usage: sidr eval-merge [--json FILE] SHARD.json...\n"
+                   "Combines the per-row results of 'sidr eval --shard I/N --json' runs and recomputes the\n"
+                   "metrics exactly. The shards must share model, data, split, mode and beams, and may not\n"
+                   "overlap.\n");
+            return EXIT_OK;
+        default: return usage_error("eval-merge", "unknown option");
+        }
+    }
+    if (optind >= argc) return usage_error("eval-merge", "expected one or more result files");
+    cJSON *first = NULL, *all_rows = cJSON_CreateArray();
+    metrics m = { 0 };
+    double wall = 0, rows_in_split = 0, limit = 0;
+    int rc = EXIT_OK, complete = 1;
+    cJSON **docs = xcalloc(argc, sizeof *docs);
+    for (int f = optind; f < argc && rc == EXIT_OK; f++) {
+        char *text;
+        sidr_status s = read_file(argv[f], &text, NULL);
+        if (s) { rc = runtime_error("eval-merge", s); break; }
+        cJSON *d = docs[f] = cJSON_Parse(text);
+        free(text);
+        const cJSON *rows = cJSON_GetObjectItemCaseSensitive(d, "per_row");
+        if (!cJSON_IsArray(rows) || !str(d, "split")) {
+            sidr_fail(SIDR_ERR_FORMAT, "%s: not a 'sidr eval --json' result (expected fields split and per_row)", argv[f]);
+            rc = runtime_error("eval-merge", SIDR_ERR_FORMAT);
+            break;
+        }
+        if (!first) {
+            first = d;
+            num(d, "rows_in_split", &rows_in_split);
+            num(d, "limit", &limit);
+        } else {
+            static const char *keys[] = { "model", "data", "split", "mode", "beams", "max_reasoning", "limit" };
+            for (size_t k = 0; k < sizeof keys / sizeof *keys; k++)
+                if (!same_setting(first, d, keys[k])) {
+                    sidr_fail(SIDR_ERR_FORMAT, "%s: field '%s' differs from %s's; shards must come from one evaluation",
+                              argv[f], keys[k], argv[optind]);
+                    rc = runtime_error("eval-merge", SIDR_ERR_FORMAT);
+                    break;
+                }
+        }
+        if (rc) break;
+        const cJSON *cpl = cJSON_GetObjectItemCaseSensitive(d, "complete");
+        if (!cJSON_IsTrue(cpl)) complete = 0;
+        const cJSON *mt = cJSON_GetObjectItemCaseSensitive(d, "metrics");
+        double w = 0;
+        if (!num(mt, "wall_seconds", &w) && w > wall) wall = w; /* shards run side by side */
+        const cJSON *r;
+        cJSON_ArrayForEach(r, rows) {
+            double row, rank, rt, sec;
+            if (num(r, "row", &row) || num(r, "rank", &rank) || num(r, "reasoning_tokens", &rt) || num(r, "seconds", &sec)) {
+                sidr_fail(SIDR_ERR_FORMAT, "%s: a per_row entry lacks row, rank, reasoning_tokens or seconds", argv[f]);
+                rc = runtime_error("eval-merge", SIDR_ERR_FORMAT);
+                break;
+            }
+            const cJSON *prev;
+            cJSON_ArrayForEach(prev, all_rows) {
+                double pr;
+                if (!num(prev, "row", &pr) && pr == row) {
+                    sidr_fail(SIDR_ERR_FORMAT, "%s: row %.0f was already evaluated by another shard", argv[f], row);
+                    rc = runtime_error("eval-merge", SIDR_ERR_FORMAT);
+                    break;
+                }
+            }
+            if (rc) break;
+            const cJSON *beams = cJSON_GetObjectItemCaseSensitive(r, "beams");
+            metrics_add(&m, (int)rank, cJSON_GetArraySize(beams) == 0, (int)rt, sec);
+            cJSON_AddItemToArray(all_rows, cJSON_Duplicate(r, 1));
+        }
+    }
+    if (rc == EXIT_OK) {
+        if (m.rows < (long)limit) complete = 0;
+        print_table(stdout, &m, (long)limit, wall);
+        if (!complete) fprintf(stderr, "sidr eval-merge: warning: the shards cover %ld of %.0f rows\n", m.rows, limit);
+        if (out_path) {
+            cJSON *root = cJSON_CreateObject();
+            static const char *keys[] = { "model", "data", "split", "mode", "beams", "max_reasoning", "rows_in_split", "limit" };
+            for (size_t k = 0; k < sizeof keys / sizeof *keys; k++) {
+                const cJSON *v = cJSON_GetObjectItemCaseSensitive(first, keys[k]);
+                if (v) cJSON_AddItemToObject(root, keys[k], cJSON_Duplicate(v, 1));
+            }
+            cJSON_AddNumberToObject(root, "shards", argc - optind);
+            cJSON_AddBoolToObject(root, "complete", complete);
+            cJSON_AddItemToObject(root, "metrics", metrics_json(&m, wall));
+            cJSON_AddItemToObject(root, "per_row", all_rows);
+            all_rows = NULL;
+            sidr_status s = write_json(out_path, root);
+            if (s) rc = runtime_error("eval-merge", s);
+            cJSON_Delete(root);
+        }
+    }
+    cJSON_Delete(all_rows);
+    for (int f = 0; f < argc; f++) cJSON_Delete(docs[f]);
+    free(docs);
+    (void)rows_in_split;
+    return rc;
+}

@@ -1,0 +1,206 @@
+#include "recommend.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kernels.h"
+#include "prompts.h"
+#include "util.h"
+
+void rec_settings_default(rec_settings *s)
+{
+    s->think = 1;
+    s->beams = 10;
+    s->max_reasoning = 1024;
+    s->temperature = 0;
+    s->top_p = 1;
+    s->seed = 0;
+}
+
+static void push_id(rec_run *r, int id)
+{
+    if (r->n_ids == r->cap_ids) r->ids = xrealloc(r->ids, (r->cap_ids = r->cap_ids * 2 + 64) * sizeof(int));
+    r->ids[r->n_ids++] = id;
+}
+
+sidr_status rec_begin(rec_run *r, sidr_model *m, const sidr_tokenizer *tok, const sidr_catalog *cat,
+                      const rec_settings *set, const char *const *history, int n_history)
+{
+    memset(r, 0, sizeof *r);
+    if (set->beams < 1) return sidr_fail(SIDR_ERR_ARG, "beam width must be at least 1");
+    r->model = m;
+    r->tok = tok;
+    r->cat = cat;
+    r->set = *set;
+    char *h = prompt_join_sids(history, n_history);
+    r->prompt = set->think ? prompt_reasoning(h) : prompt_direct(h);
+    free(h);
+    int *ids, n;
+    sidr_status s = sidr_tokenizer_encode(tok, r->prompt, strlen(r->prompt), &ids, &n);
+    if (s) { rec_free(r); return s; }
+    for (int i = 0; i < n; i++) push_id(r, ids[i]);
+    free(ids);
+    r->n_prompt = n;
+    r->think_close_id = sidr_tokenizer_find(tok, "</think>");
+    r->eos_id = sidr_tokenizer_find(tok, "<|im_end|>");
+    r->bcfg.beams = set->beams;
+    r->bcfg.newline_id = sidr_tokenizer_find(tok, "\n");
+    r->bcfg.eos_id = r->eos_id;
+    int cap = n + (set->think ? set->max_reasoning + 16 : 0) + 8;
+    if ((s = sidr_kv_init(&r->kv, &m->cfg, cap))) { rec_free(r); return s; }
+    r->state = sidr_state_new(m, set->beams > 256 ? set->beams : 256);
+    r->logits = xmalloc((size_t)m->cfg.vocab_size * sizeof(float));
+    sidr_sampling sc = { set->temperature, 0, set->top_p, set->seed };
+    sidr_sampler_init(&r->sampler, &sc, m->cfg.vocab_size);
+    r->phase = REC_PREFILL;
+    return SIDR_OK;
+}
+
+void rec_free(rec_run *r)
+{
+    sidr_beam_free(&r->bs);
+    sidr_sampler_free(&r->sampler);
+    sidr_kv_free(&r->kv);
+    sidr_state_free(r->state);
+    free(r->logits);
+    free(r->prompt);
+    free(r->ids);
+    free(r->gen);
+    free(r->reasoning);
+    memset(r, 0, sizeof *r);
+}
+
+/* The chosen token's probability and the top alternatives, for display. */
+static void describe(rec_run *r, int id, rec_token *t)
+{
+    int V = r->model->cfg.vocab_size;
+    float mx = r->logits[0];
+    for (int i = 1; i < V; i++) mx = r->logits[i] > mx ? r->logits[i] : mx;
+    double z = 0;
+    for (int i = 0; i < V; i++) z += exp((double)(r->logits[i] - mx));
+    t->id = id;
+    t->p = (float)(exp((double)(r->logits[id] - mx)) / z);
+    for (int k = 0; k < REC_TOP_ALT; k++) { t->alt_id[k] = -1; t->alt_p[k] = 0; }
+    for (int i = 0; i < V; i++) {
+        float l = r->logits[i];
+        if (t->alt_id[REC_TOP_ALT - 1] >= 0 && l <= r->logits[t->alt_id[REC_TOP_ALT - 1]]) continue;
+        int k = REC_TOP_ALT - 1;
+        while (k > 0 && (t->alt_id[k - 1] < 0 || l > r->logits[t->alt_id[k - 1]])) {
+            t->alt_id[k] = t->alt_id[k - 1];
+            k--;
+        }
+        t->alt_id[k] = i;
+    }
+    for (int k = 0; k < REC_TOP_ALT; k++)
+        if (t->alt_id[k] >= 0) t->alt_p[k] = (float)(exp((double)(r->logits[t->alt_id[k]] - mx)) / z);
+}
+
+/* After the reasoning: cut it at the first </think>, append the separator,
+ * re-tokenise, and feed only what differs from the cache. */
+static sidr_status bridge(rec_run *r)
+{
+    int *gen_ids = xmalloc((size_t)(r->n_gen ? r->n_gen : 1) * sizeof(int));
+    int n_keep = 0;
+    for (int i = 0; i < r->n_gen; i++)
+        if (r->gen[i].id != r->eos_id) gen_ids[n_keep++] = r->gen[i].id; /* a trace cut by EOS ends there */
+    char *text;
+    size_t len;
+    sidr_status s = sidr_tokenizer_decode(r->tok, gen_ids, n_keep, 0, &text, &len);
+    free(gen_ids);
+    if (s) return s;
+    len = reasoning_cut(text, len);
+    text[len] = 0;
+    r->reasoning = text;
+    size_t pl = strlen(r->prompt), cl = strlen(SIDR_THINK_CLOSE);
+    char *full = xmalloc(pl + len + cl + 1);
+    memcpy(full, r->prompt, pl);
+    memcpy(full + pl, text, len);
+    memcpy(full + pl + len, SIDR_THINK_CLOSE, cl + 1);
+    int *ids, n;
+    s = sidr_tokenizer_encode(r->tok, full, strlen(full), &ids, &n);
+    free(full);
+    if (s) return s;
+    int keep = 0;
+    while (keep < n && keep < r->kv.len && ids[keep] == r->ids[keep]) keep++;
+    if (keep == n) keep--; /* at least one token must be fed to get logits */
+    if (n > r->kv.cap) {
+        free(ids);
+        return sidr_fail(SIDR_ERR_RANGE, "reasoning plus separator (%d tokens) exceeds the cache", n);
+    }
+    r->kv.len = keep;
+    r->n_ids = keep;
+    for (int i = keep; i < n; i++) push_id(r, ids[i]);
+    s = sidr_forward(r->model, r->state, &r->kv, ids + keep, n - keep, r->logits, SIDR_LOGITS_LAST);
+    free(ids);
+    return s;
+}
+
+sidr_status rec_step(rec_run *r)
+{
+    sidr_status s = SIDR_OK;
+    double t0 = now_seconds();
+    switch (r->phase) {
+    case REC_PREFILL:
+        s = sidr_forward(r->model, r->state, &r->kv, r->ids, r->n_ids, r->logits, SIDR_LOGITS_LAST);
+        r->t_prefill += now_seconds() - t0;
+        r->phase = r->set.think ? REC_REASONING : REC_BEAM;
+        if (!s && !r->set.think)
+            s = sidr_beam_begin(&r->bs, r->model, r->state, &r->kv, r->logits, &r->cat->trie, &r->bcfg);
+        return s;
+    case REC_REASONING: {
+        int next = sidr_sampler_sample(&r->sampler, r->logits);
+        if (!(r->n_gen & (r->n_gen - 1))) r->gen = xrealloc(r->gen, (size_t)(r->n_gen ? r->n_gen * 2 : 1) * sizeof *r->gen);
+        describe(r, next, &r->gen[r->n_gen++]);
+        int stop = next == r->think_close_id || next == r->eos_id || r->n_gen >= r->set.max_reasoning;
+        if (!stop) {
+            push_id(r, next);
+            s = sidr_forward(r->model, r->state, &r->kv, &next, 1, r->logits, SIDR_LOGITS_LAST);
+        }
+        r->t_reasoning += now_seconds() - t0;
+        if (stop) r->phase = REC_BRIDGE;
+        return s;
+    }
+    case REC_BRIDGE:
+        s = bridge(r);
+        if (!s) s = sidr_beam_begin(&r->bs, r->model, r->state, &r->kv, r->logits, &r->cat->trie, &r->bcfg);
+        r->t_reasoning += now_seconds() - t0;
+        r->phase = REC_BEAM;
+        return s;
+    case REC_BEAM:
+        s = sidr_beam_step(&r->bs);
+        r->t_beam += now_seconds() - t0;
+        if (r->bs.done) r->phase = REC_DONE;
+        return s;
+    case REC_DONE:
+        return SIDR_OK;
+    }
+    return SIDR_OK;
+}
+
+sidr_status rec_run_all(rec_run *r, int (*on_token)(rec_run *r, void *ctx), void *ctx)
+{
+    while (r->phase != REC_DONE) {
+        rec_phase was = r->phase;
+        sidr_status s = rec_step(r);
+        if (s) return s;
+        if (was == REC_REASONING && on_token && on_token(r, ctx))
+            return sidr_fail(SIDR_ERR_CANCELLED, "recommendation cancelled");
+    }
+    return SIDR_OK;
+}
+
+void rec_beam_sid(const rec_run *r, int i, char *out, size_t cap)
+{
+    catalog_sid_string(r->tok, r->bs.hyps[i].tokens, r->cat->depth, out, cap);
+}
+
+int rec_rank(const rec_run *r, const char *target_sid)
+{
+    char sid[512];
+    for (int i = 0; i < r->bs.n_hyps; i++) {
+        rec_beam_sid(r, i, sid, sizeof sid);
+        if (!strcmp(sid, target_sid)) return i;
+    }
+    return -1;
+}

@@ -1,0 +1,902 @@
+#define _POSIX_C_SOURCE 200809L
+/* sidr sids build | stats: Semantic-ID construction (item text -> TF-IDF ->
+ * randomized SVD -> residual k-means with a collision-resolved
+ * last level) and SID statistics (SPEC §1.1, §3). */
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <dirent.h>
+
+#include "cli.h"
+#include "commands.h"
+#include "dataset.h"
+#include "item_embed.h"
+#include "rqkmeans.h"
+#include "safetensors.h"
+#include "util.h"
+
+/* ---- progress on stderr ----------------------------------------------------- */
+
+typedef struct {
+    int tty, quiet;
+    char stage[64];
+    double t_stage, t_last;
+    long done, total;
+} progress_state;
+
+static void fmt_secs(double s, char *buf, size_t cap)
+{
+    if (!isfinite(s) || s < 0) snprintf(buf, cap, "--");
+    else if (s < 60) snprintf(buf, cap, "%.0fs", s);
+    else if (s < 3600) snprintf(buf, cap, "%dm%02ds", (int)s / 60, (int)s % 60);
+    else snprintf(buf, cap, "%dh%02dm", (int)s / 3600, (int)s / 60 % 60);
+}
+
+static void progress_close(progress_state *p)
+{
+    if (!p->stage[0] || p->quiet) {
+        p->stage[0] = 0;
+        return;
+    }
+    double el = now_seconds() - p->t_stage;
+    if (p->tty) fprintf(stderr, "\r\033[K");
+    fprintf(stderr, "sidr sids: %-24s done in %.2fs\n", p->stage, el);
+    p->stage[0] = 0;
+}
+
+static int progress_fn(void *user, const char *stage, long done, long total)
+{
+    progress_state *p = user;
+    double t = now_seconds();
+    if (strcmp(stage, p->stage) != 0) {
+        progress_close(p);
+        snprintf(p->stage, sizeof p->stage, "%s", stage);
+        p->t_stage = t;
+        p->t_last = 0;
+        if (!p->quiet && !p->tty) fprintf(stderr, "sidr sids: %s ...\n", stage);
+    }
+    p->done = done;
+    p->total = total;
+    if (!p->quiet && p->tty && t - p->t_last > 0.1) {
+        p->t_last = t;
+        double el = t - p->t_stage, frac = total > 0 ? (double)done / total : 0;
+        double rate = el > 0 ? done / el : 0, eta = rate > 0 ? (total - done) / rate : NAN;
+        char bar[31], es[16];
+        int fill = (int)(frac * 30 + 0.5);
+        for (int i = 0; i < 30; i++) bar[i] = i < fill ? '#' : '.';
+        bar[30] = 0;
+        fmt_secs(eta, es, sizeof es);
+        fprintf(stderr, "\r\033[Ksidr sids: %-24s [%s] %3.0f%% %ld/%ld %.1f/s ETA %s", stage, bar, 100 * frac, done,
+                total, rate, es);
+        fflush(stderr);
+    }
+    return interrupted;
+}
+
+/* ---- files ------------------------------------------------------------------ */
+
+static sidr_status mkdir_p(const char *dir)
+{
+    char *path = xstrdup(dir);
+    for (char *p = path + 1;; p++) {
+        if (*p == '/' || !*p) {
+            char c = *p;
+            *p = 0;
+            if (mkdir(path, 0777) != 0 && errno != EEXIST) {
+                sidr_status s = sidr_fail(SIDR_ERR_IO, "%s: cannot create directory (%s)", path, strerror(errno));
+                free(path);
+                return s;
+            }
+            *p = c;
+            if (!c) break;
+        }
+    }
+    free(path);
+    return SIDR_OK;
+}
+
+typedef struct {
+    FILE *f;
+    char *path, *tmp;
+} out_file;
+
+static sidr_status out_open(out_file *o, const char *path)
+{
+    o->path = xstrdup(path);
+    size_t n = strlen(path) + 16;
+    o->tmp = xmalloc(n);
+    snprintf(o->tmp, n, "%s.tmp%d", path, (int)getpid());
+    o->f = fopen(o->tmp, "wb");
+    if (!o->f) {
+        sidr_status s = sidr_fail(SIDR_ERR_IO, "%s: cannot write (%s)", o->tmp, strerror(errno));
+        free(o->path);
+        free(o->tmp);
+        return s;
+    }
+    return SIDR_OK;
+}
+
+static sidr_status out_close(out_file *o)
+{
+    int ok = !ferror(o->f);
+    ok &= fclose(o->f) == 0;
+    sidr_status s = SIDR_OK;
+    if (!ok || rename(o->tmp, o->path) != 0) {
+        s = sidr_fail(SIDR_ERR_IO, "%s: write failed (%s)", o->path, strerror(errno));
+        remove(o->tmp);
+    }
+    free(o->path);
+    free(o->tmp);
+    return s;
+}
+
+/* The one file in dir/sub starting with "<name>_" or "<name>." and ending in
+ * suffix, as a fresh basename; NULL when none. */
+static char *find_named(const char *dir, const char *sub, const char *name, const char *suffix)
+{
+    char *d = path_join(dir, sub);
+    DIR *dd = opendir(d);
+    free(d);
+    if (!dd) return NULL;
+    char *best = NULL;
+    size_t ln = strlen(name), ls = strlen(suffix);
+    struct dirent *e;
+    while ((e = readdir(dd))) {
+        const char *nm = e->d_name;
+        size_t l = strlen(nm);
+        if (l <= ls || strcmp(nm + l - ls, suffix) || strncmp(nm, name, ln) || (nm[ln] != '_' && nm[ln] != '.'))
+            continue;
+        if (!best || strcmp(nm, best) < 0) {
+            free(best);
+            best = xstrdup(nm);
+        }
+    }
+    closedir(dd);
+    return best;
+}
+
+static void json_str(FILE *f, const char *s)
+{
+    json_string(f, s ? s : "", s ? strlen(s) : 0);
+}
+
+/* A Python str literal as repr() writes it. */
+static void py_str(FILE *f, const char *s)
+{
+    char q = strchr(s, '\'') && !strchr(s, '"') ? '"' : '\'';
+    fputc(q, f);
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p == '\\') fputs("\\\\", f);
+        else if (*p == (unsigned char)q) { fputc('\\', f); fputc(q, f); }
+        else if (*p == '\n') fputs("\\n", f);
+        else if (*p == '\r') fputs("\\r", f);
+        else if (*p == '\t') fputs("\\t", f);
+        else if (*p < 0x20 || *p == 0x7f) fprintf(f, "\\x%02x", *p);
+        else fputc(*p, f);
+    }
+    fputc(q, f);
+}
+
+static int is_int_id(const char *s)
+{
+    if (!*s || strlen(s) > 18) return 0;
+    if (s[0] == '0' && s[1]) return 0; /* "007" would not survive a round trip as an int */
+    for (const char *p = s; *p; p++)
+        if (*p < '0' || *p > '9') return 0;
+    return 1;
+}
+
+/* Writes an in-memory string as one CSV field (quoted when it must be). */
+static void csv_field(FILE *f, const char *s, size_t n)
+{
+    int q = 0;
+    for (size_t i = 0; i < n; i++)
+        if (s[i] == ',' || s[i] == '"' || s[i] == '\n' || s[i] == '\r') q = 1;
+    if (!q) {
+        fwrite(s, 1, n, f);
+        return;
+    }
+    fputc('"', f);
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '"') fputc('"', f);
+        fputc(s[i], f);
+    }
+    fputc('"', f);
+}
+
+/* Field text built in memory (so that CSV quoting sees all of it). */
+typedef struct {
+    char *buf;
+    size_t len;
+    FILE *f;
+} mem_field;
+
+static FILE *mf_open(mem_field *m)
+{
+    m->buf = NULL;
+    m->len = 0;
+    m->f = open_memstream(&m->buf, &m->len);
+    return m->f;
+}
+
+static void mf_emit(mem_field *m, FILE *out)
+{
+    fclose(m->f);
+    csv_field(out, m->buf, m->len);
+    free(m->buf);
+}
+
+/* A title for one line of info.txt: tabs and line breaks become spaces. */
+static void info_text(FILE *f, const char *s)
+{
+    for (const char *p = s; *p; p++) fputc(*p == '\t' || *p == '\n' || *p == '\r' ? ' ' : *p, f);
+}
+
+/* ---- sids build --------------------------------------------------------------- */
+
+static const struct option build_opts[] = {
+    { "data", required_argument, NULL, 'd' },
+    { "category", required_argument, NULL, 'C' },
+    { "out", required_argument, NULL, 'o' },
+    { "levels", required_argument, NULL, 'L' },
+    { "codes", required_argument, NULL, 'K' },
+    { "dim", required_argument, NULL, 'D' },
+    { "seed", required_argument, NULL, 's' },
+    { "iters", required_argument, NULL, 'i' },
+    { "balance", required_argument, NULL, 'b' },
+    { "sinkhorn-eps", required_argument, NULL, 'e' },
+    { "no-resolve", no_argument, NULL, 'R' },
+    { "dedup-level", no_argument, NULL, 'U' },
+    { "cooc", required_argument, NULL, 'c' },
+    { "cooc-window", required_argument, NULL, 'w' },
+    { "title-weight", required_argument, NULL, 't' },
+    { "force", no_argument, NULL, 'f' },
+    { "quiet", no_argument, NULL, 'q' },
+    { "json", no_argument, NULL, 'j' },
+    { "help", no_argument, NULL, 'h' },
+    { NULL, 0, NULL, 0 },
+};
+
+static void build_help(void)
+{
+    printf("usage: sidr sids build --data DIR [--out DIR] [--levels L] [--codes K] [--dim D] [--seed S] [options]\n"
+           "Builds Semantic IDs for the dataset's items: TF-IDF over title (x2), brand, categories and\n"
+           "description -> randomized truncated SVD (D dims) -> residual k-means (L levels x K codes);\n"
+           "items that share a SID move to the nearest last-level code free in their prefix.\n"
+           "Writes a MiniOneRec-layout dataset to OUT: index/<Cat>.index.json, index/<Cat>.item.json,\n"
+           "info/<Cat>*.txt, index/<Cat>.codebooks.safetensors and the dataset's splits with the new SIDs.\n\n"
+           "  --data DIR          dataset (MiniOneRec or RecBole layout; default: the embedded demo)\n"
+           "  --category CAT      which category when DIR holds several\n"
+           "  --out DIR           output dataset folder (default DIR; existing files need --force)\n"
+           "  --levels L          code levels (default 3)\n"
+           "  --codes K           codes per level (default 256; at most the number of items)\n"
+           "  --dim D             embedding dimensions (default 64)\n"
+           "  --seed S            seed of the SVD and k-means (default 42)\n"
+           "  --iters N           Lloyd iterations per level (default 50)\n"
+           "  --balance MODE      last-level balancing before the re-assignment: none (default),\n"
+           "                      sinkhorn (all items toward uniform code usage) or groups (Sinkhorn\n"
+           "                      within each group of items sharing a SID, as MiniOneRec)\n"
+           "  --sinkhorn-eps E    Sinkhorn temperature on distances scaled to [-1,1] (default 0.003)\n"
+           "  --no-resolve        keep collisions (no re-assignment within prefixes)\n"
+           "  --dedup-level       append a level <%c_N> numbering items that still share a SID\n"
+           "  --cooc W            mix in co-occurrence (PPMI) embeddings of training histories with\n"
+           "                      weight W in [0,1] (default 0: text only, as the paper)\n"
+           "  --cooc-window N     co-occurrence window (default 5)\n"
+           "  --title-weight X    tf weight of title tokens (default 2)\n"
+           "  --quiet             no progress on stderr\n"
+           "  --json              summary as JSON on stdout\n", 'd');
+}
+
+typedef struct {
+    int L, depth;
+    char **sid;        /* per item */
+} new_sids;
+
+static void sid_token(char *buf, size_t cap, int level, int code)
+{
+    snprintf(buf, cap, "<%c_%d>", 'a' + level, code);
+}
+
+static sidr_status write_index(const char *path, const sidr_dataset *ds, const sidr_rq_result *r)
+{
+    out_file o;
+    sidr_status s = out_open(&o, path);
+    if (s) return s;
+    fputc('{', o.f);
+    for (int i = 0; i < ds->n_items; i++) {
+        if (i) fputs(", ", o.f);
+        json_str(o.f, ds->items[i].id);
+        fputs(": [", o.f);
+        for (int l = 0; l < r->depth; l++) {
+            char t[32];
+            sid_token(t, sizeof t, l, r->code[(size_t)i * r->depth + l]);
+            fprintf(o.f, "%s\"%s\"", l ? ", " : "", t);
+        }
+        fputc(']', o.f);
+    }
+    fputs("}\n", o.f);
+    return out_close(&o);
+}
+
+static sidr_status write_item_json(const char *path, const sidr_dataset *ds)
+{
+    out_file o;
+    sidr_status s = out_open(&o, path);
+    if (s) return s;
+    fputs("{\n", o.f);
+    for (int i = 0; i < ds->n_items; i++) {
+        const sidr_item *it = &ds->items[i];
+        fputs("  ", o.f);
+        json_str(o.f, it->id);
+        fputs(": {\n    \"title\": ", o.f);
+        json_str(o.f, it->title);
+        fputs(",\n    \"description\": ", o.f);
+        json_str(o.f, it->description);
+        fputs(",\n    \"brand\": ", o.f);
+        json_str(o.f, it->brand);
+        fputs(",\n    \"categories\": ", o.f);
+        json_str(o.f, it->categories);
+        fprintf(o.f, "\n  }%s\n", i + 1 < ds->n_items ? "," : "");
+    }
+    fputs("}\n", o.f);
+    return out_close(&o);
+}
+
+static sidr_status write_info(const char *path, const sidr_dataset *ds, char **sid)
+{
+    out_file o;
+    sidr_status s = out_open(&o, path);
+    if (s) return s;
+    for (int i = 0; i < ds->n_items; i++) {
+        fprintf(o.f, "%s\t", sid[i]);
+        info_text(o.f, ds->items[i].title);
+        fputc('\t', o.f);
+        info_text(o.f, ds->items[i].id);
+        fputc('\n', o.f);
+    }
+    return out_close(&o);
+}
+
+static void py_id(FILE *f, const char *id)
+{
+    if (is_int_id(id)) fputs(id, f);
+    else py_str(f, id);
+}
+
+static sidr_status write_split(const char *path, const sidr_dataset *ds, const sidr_split *sp, char **sid)
+{
+    out_file o;
+    sidr_status s = out_open(&o, path);
+    if (s) return s;
+    fputs("user_id,history_item_title,item_title,history_item_id,item_id,history_item_sid,item_sid\n", o.f);
+    for (int r = 0; r < sp->n; r++) {
+        const sidr_sample *x = &sp->rows[r];
+        const char *uid = ds->users[x->user].id;
+        mem_field m;
+        csv_field(o.f, uid, strlen(uid));
+        fputc(',', o.f);
+        mf_open(&m);
+        fputc('[', m.f);
+        for (int h = 0; h < x->n_hist; h++) {
+            if (h) fputs(", ", m.f);
+            py_str(m.f, ds->items[x->hist[h]].title);
+        }
+        fputc(']', m.f);
+        mf_emit(&m, o.f);
+        fputc(',', o.f);
+        csv_field(o.f, ds->items[x->target].title, strlen(ds->items[x->target].title));
+        fputc(',', o.f);
+        mf_open(&m);
+        fputc('[', m.f);
+        for (int h = 0; h < x->n_hist; h++) {
+            if (h) fputs(", ", m.f);
+            py_id(m.f, ds->items[x->hist[h]].id);
+        }
+        fputc(']', m.f);
+        mf_emit(&m, o.f);
+        fputc(',', o.f);
+        csv_field(o.f, ds->items[x->target].id, strlen(ds->items[x->target].id));
+        fputc(',', o.f);
+        mf_open(&m);
+        fputc('[', m.f);
+        for (int h = 0; h < x->n_hist; h++) {
+            if (h) fputs(", ", m.f);
+            py_str(m.f, sid[x->hist[h]]);
+        }
+        fputc(']', m.f);
+        mf_emit(&m, o.f);
+        fputc(',', o.f);
+        fputs(sid[x->target], o.f);
+        fputc('\n', o.f);
+    }
+    return out_close(&o);
+}
+
+static sidr_status write_codebooks(const char *path, const sidr_dataset *ds, const sidr_rq_result *r,
+                                   const sidr_embed_result *e, const sidr_rq_opts *ro, const char *method)
+{
+    int n = r->levels + 2;
+    sidr_st_entry *en = xcalloc((size_t)n, sizeof *en);
+    char (*names)[32] = xcalloc((size_t)r->levels, sizeof *names);
+    for (int l = 0; l < r->levels; l++) {
+        snprintf(names[l], sizeof names[l], "codebook.%d", l);
+        en[l] = (sidr_st_entry){ names[l], SIDR_F32, 2, { r->codes, r->dim }, r->codebooks + (size_t)l * r->codes * r->dim };
+    }
+    en[r->levels] = (sidr_st_entry){ "item_embeddings", SIDR_F32, 2, { r->n, r->dim }, e->emb };
+    en[r->levels + 1] = (sidr_st_entry){ "codes", SIDR_I32, 2, { r->n, r->depth }, r->code };
+    char *meta = NULL;
+    size_t ml = 0;
+    FILE *m = open_memstream(&meta, &ml);
+    fprintf(m, "{\"format\":\"sidr-codebooks\",\"levels\":\"%d\",\"codes\":\"%d\",\"dim\":\"%d\",\"seed\":\"%llu\","
+               "\"depth\":\"%d\",\"dedup_level\":\"%d\",\"dedup_codes\":\"%d\",\"method\":",
+            r->levels, r->codes, r->dim, (unsigned long long)ro->seed, r->depth, ro->dedup_level ? 1 : 0,
+            r->dedup_codes);
+    json_str(m, method);
+    fprintf(m, ",\"embedding\":\"tfidf-rsvd%s\",\"dataset\":", e->dim_cooc ? "+cooc-ppmi-rsvd" : "");
+    json_str(m, ds->name);
+    /* the item order of item_embeddings and codes rows: a JSON array inside a string */
+    char *ids = NULL;
+    size_t il = 0;
+    FILE *fi = open_memstream(&ids, &il);
+    fputc('[', fi);
+    for (int i = 0; i < ds->n_items; i++) {
+        if (i) fputc(',', fi);
+        json_str(fi, ds->items[i].id);
+    }
+    fputc(']', fi);
+    fclose(fi);
+    fputs(",\"item_ids\":", m);
+    json_string(m, ids, il);
+    fputc('}', m);
+    fclose(m);
+    free(ids);
+    sidr_status s = sidr_st_write(path, en, n, meta);
+    free(meta);
+    free(en);
+    free(names);
+    return s;
+}
+
+static int cmd_sids_build(int argc, char **argv)
+{
+    const char *data = NULL, *out = NULL, *category = NULL;
+    long levels = 3, codes = 256, dim = 64, seed = 42, iters = 50, window = 5;
+    double eps = 0.003, cooc = 0, title_w = 2;
+    int balance = SIDR_BALANCE_NONE, resolve = 1, dedup = 0, force = 0, quiet = 0, json = 0, c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "+", build_opts, NULL)) != -1) {
+        switch (c) {
+        case 'd': data = optarg; break;
+        case 'C': category = optarg; break;
+        case 'o': out = optarg; break;
+        case 'L': if (parse_int(optarg, 1, 7, &levels)) return usage_error("sids build", "--levels expects an integer in [1, 7]"); break;
+        case 'K': if (parse_int(optarg, 2, 65536, &codes)) return usage_error("sids build", "--codes expects an integer in [2, 65536]"); break;
+        case 'D': if (parse_int(optarg, 1, 4096, &dim)) return usage_error("sids build", "--dim expects an integer in [1, 4096]"); break;
+        case 's': if (parse_int(optarg, 0, 0x7fffffffL, &seed)) return usage_error("sids build", "--seed expects a non-negative integer"); break;
+        case 'i': if (parse_int(optarg, 1, 10000, &iters)) return usage_error("sids build", "--iters expects an integer in [1, 10000]"); break;
+        case 'w': if (parse_int(optarg, 1, 1000, &window)) return usage_error("sids build", "--cooc-window expects an integer in [1, 1000]"); break;
+        case 'e': if (parse_float(optarg, 1e-6, 100, &eps)) return usage_error("sids build", "--sinkhorn-eps expects a number in (0, 100]"); break;
+        case 'c': if (parse_float(optarg, 0, 1, &cooc)) return usage_error("sids build", "--cooc expects a weight in [0, 1]"); break;
+        case 't': if (parse_float(optarg, 0.01, 100, &title_w)) return usage_error("sids build", "--title-weight expects a number in [0.01, 100]"); break;
+        case 'b':
+            if (!strcmp(optarg, "sinkhorn")) balance = SIDR_BALANCE_SINKHORN;
+            else if (!strcmp(optarg, "none")) balance = SIDR_BALANCE_NONE;
+            else if (!strcmp(optarg, "groups")) balance = SIDR_BALANCE_GROUPS;
+            else return usage_error("sids build", "--balance expects 'sinkhorn', 'groups' or 'none', got '%s'", optarg);
+            break;
+        case 'R': resolve = 0; break;
+        case 'U': dedup = 1; break;
+        case 'f': force = 1; break;
+        case 'q': quiet = 1; break;
+        case 'j': json = 1; break;
+        case 'h': build_help(); return EXIT_OK;
+        default: return usage_error("sids build", "unknown option");
+        }
+    }
+    if (optind != argc) return usage_error("sids build", "unexpected argument '%s'", argv[optind]);
+    if (!(data = resolve_data_dir("sids build", data))) return EXIT_USAGE;
+    if (!out) out = data;
+    install_interrupt_handler();
+
+    progress_state ps = { isatty(2), quiet, "", 0, 0, 0, 0 };
+    double t0 = now_seconds(), t_load, t_embed, t_rq, t_write;
+    sidr_dataset ds;
+    memset(&ds, 0, sizeof ds);
+    sidr_dataset_opts dopt;
+    sidr_dataset_opts_default(&dopt);
+    dopt.category = category;
+    if (cooc > 0) dopt.derive_train = SIDR_DERIVE_TRAIN_PERIOD;
+    if (!quiet) fprintf(stderr, "sidr sids: loading %s\n", data);
+    sidr_status s = sidr_dataset_load(&ds, data, &dopt);
+    if (s) return runtime_error("sids build", s);
+    t_load = now_seconds();
+    int rc = EXIT_OK;
+    sidr_item_text *txt = NULL;
+    sidr_item_seq *seqs = NULL;
+    int n_seqs = 0;
+    sidr_embed_result er;
+    sidr_rq_result rr;
+    memset(&er, 0, sizeof er);
+    memset(&rr, 0, sizeof rr);
+    char **sid = NULL;
+    char *p_index = NULL, *p_items = NULL, *p_info = NULL, *p_cb = NULL, *p_split[SIDR_SPLIT_COUNT] = {0};
+    char *info_name = NULL, *dir_index = NULL, *dir_info = NULL;
+    const int n = ds.n_items;
+    if (n < 2) {
+        rc = runtime_error("sids build", sidr_fail(SIDR_ERR_MISSING, "%s: %d items (expected at least 2)", data, n));
+        goto out;
+    }
+    if (codes > n) {
+        rc = usage_error("sids build", "--codes %ld exceeds the %d items of %s (k-means needs at least K items)",
+                         codes, n, data);
+        goto out;
+    }
+
+    /* output paths; refuse to overwrite without --force */
+    dir_index = path_join(out, "index");
+    dir_info = path_join(out, "info");
+    {
+        size_t ln = strlen(ds.name) + 32;
+        char *nm = xmalloc(ln);
+        snprintf(nm, ln, "%s.index.json", ds.name);
+        p_index = path_join(dir_index, nm);
+        snprintf(nm, ln, "%s.item.json", ds.name);
+        p_items = path_join(dir_index, nm);
+        snprintf(nm, ln, "%s.codebooks.safetensors", ds.name);
+        p_cb = path_join(dir_index, nm);
+        info_name = find_named(data, "info", ds.name, ".txt");
+        if (!info_name) {
+            snprintf(nm, ln, "%s.txt", ds.name);
+            info_name = xstrdup(nm);
+        }
+        p_info = path_join(dir_info, info_name);
+        for (int sp = 0; sp < SIDR_SPLIT_COUNT; sp++) {
+            const sidr_split *x = &ds.split[sp];
+            if (!x->present || x->derived) continue;
+            char *d = path_join(out, sidr_split_name(sp));
+            const char *base = NULL;
+            if (x->path && ds.layout == SIDR_LAYOUT_MINIONEREC) {
+                base = strrchr(x->path, '/');
+                base = base ? base + 1 : x->path;
+            }
+            if (base) {
+                p_split[sp] = path_join(d, base);
+            } else {
+                snprintf(nm, ln, "%s.csv", ds.name);
+                p_split[sp] = path_join(d, nm);
+            }
+            free(d);
+        }
+        free(nm);
+        const char *targets[3 + SIDR_SPLIT_COUNT] = { p_index, p_info, p_items };
+        for (int sp = 0; sp < SIDR_SPLIT_COUNT; sp++) targets[3 + sp] = p_split[sp];
+        for (int k = 0; k < 3 + SIDR_SPLIT_COUNT && !force; k++)
+            if (targets[k] && file_exists(targets[k])) {
+                rc = usage_error("sids build", "%s exists; pass --out DIR to write the new dataset elsewhere, "
+                                 "or --force to overwrite", targets[k]);
+                goto out;
+            }
+    }
+
+    /* embeddings */
+    txt = xcalloc((size_t)n, sizeof *txt);
+    int no_text = 0;
+    for (int i = 0; i < n; i++) {
+        const sidr_item *it = &ds.items[i];
+        txt[i] = (sidr_item_text){ it->title, it->description, it->brand, it->categories };
+        if (!it->title[0] && !it->description[0] && !it->brand[0] && !it->categories[0]) no_text++;
+    }
+    if (cooc > 0) {
+        const sidr_split *tr = &ds.split[SIDR_SPLIT_TRAIN];
+        if (!tr->present || tr->n == 0) {
+            rc = runtime_error("sids build", sidr_fail(SIDR_ERR_MISSING, "%s: --cooc needs training histories, "
+                                                       "but the dataset has no train split", data));
+            goto out;
+        }
+        /* each train sample is a window (history..., target): count the pairs with its target */
+        seqs = xmalloc((size_t)tr->n * sizeof *seqs);
+        int *flat = xmalloc((size_t)tr->n * (SIDR_MAX_HISTORY + 1) * sizeof *flat);
+        for (int r = 0; r < tr->n; r++) {
+            int *f = flat + (size_t)r * (SIDR_MAX_HISTORY + 1);
+            memcpy(f, tr->rows[r].hist, (size_t)tr->rows[r].n_hist * sizeof *f);
+            f[tr->rows[r].n_hist] = tr->rows[r].target;
+            seqs[n_seqs++] = (sidr_item_seq){ f, tr->rows[r].n_hist + 1 };
+        }
+    }
+    sidr_embed_opts eo;
+    sidr_embed_defaults(&eo);
+    eo.dim = (int)dim;
+    eo.seed = (uint64_t)seed;
+    eo.title_weight = (float)title_w;
+    eo.cooc_weight = (float)cooc;
+    eo.cooc_window = (int)window;
+    eo.cooc_anchor_last = 1;
+    eo.progress = progress_fn;
+    eo.user = &ps;
+    if (!quiet)
+        fprintf(stderr, "sidr sids: %s: %d items (%d without text); embedding in %ld dims%s\n", ds.name, n, no_text,
+                dim, cooc > 0 ? " (text + co-occurrence)" : " (text)");
+    s = sidr_item_embed(txt, n, seqs, n_seqs, &eo, &er);
+    if (seqs) free((void *)seqs[0].items);
+    progress_close(&ps);
+    if (s) {
+        rc = runtime_error("sids build", s);
+        goto out;
+    }
+    t_embed = now_seconds();
+    if (!quiet)
+    {
+        fprintf(stderr, "sidr sids: vocabulary %d terms (of %d seen), %lld non-zeros; %d dims%s\n", er.vocab,
+                er.vocab_seen, (long long)er.nnz, er.dim, er.dim_clamped ? " (clamped to min(items, terms))" : "");
+        if (er.dim_cooc)
+            fprintf(stderr, "sidr sids: co-occurrence from %d training windows%s: %d of %d items, %lld PPMI non-zeros\n",
+                    n_seqs, ds.split[SIDR_SPLIT_TRAIN].derived ? " (derived from valid histories)" : "", er.cooc_items,
+                    n, (long long)er.cooc_nnz);
+    }
+
+    /* quantisation */
+    sidr_rq_opts ro;
+    sidr_rq_defaults(&ro);
+    ro.levels = (int)levels;
+    ro.codes = (int)codes;
+    ro.iters = (int)iters;
+    ro.seed = (uint64_t)seed;
+    ro.balance = (sidr_balance)balance;
+    ro.sinkhorn_eps = (float)eps;
+    ro.resolve = resolve;
+    ro.dedup_level = dedup;
+    ro.progress = progress_fn;
+    ro.user = &ps;
+    s = sidr_rq_build(er.emb, n, er.dim, &ro, &rr);
+    progress_close(&ps);
+    if (s) {
+        rc = runtime_error("sids build", s);
+        goto out;
+    }
+    t_rq = now_seconds();
+    if (!quiet) {
+        fprintf(stderr, "sidr sids: collisions (SIDs shared by >1 item): %d plain", rr.collisions_plain);
+        if (balance != SIDR_BALANCE_NONE) fprintf(stderr, ", %d balanced", rr.collisions_balanced);
+        if (resolve) fprintf(stderr, ", %d after re-assignment (%d items moved)", rr.collisions_final, rr.moved);
+        fprintf(stderr, "\n");
+    }
+
+    /* SID strings and files */
+    sid = xcalloc((size_t)n, sizeof *sid);
+    for (int i = 0; i < n; i++) {
+        size_t cap = (size_t)rr.depth * 16 + 1, k = 0;
+        sid[i] = xmalloc(cap);
+        for (int l = 0; l < rr.depth; l++) {
+            char t[32];
+            sid_token(t, sizeof t, l, rr.code[(size_t)i * rr.depth + l]);
+            memcpy(sid[i] + k, t, strlen(t));
+            k += strlen(t);
+        }
+        sid[i][k] = 0;
+    }
+    char method[160];
+    snprintf(method, sizeof method, "rq-kmeans%s%s%s", balance == SIDR_BALANCE_SINKHORN ? "+sinkhorn" : balance == SIDR_BALANCE_GROUPS ? "+sinkhorn-groups" : "",
+             resolve ? "+prefix-reassign" : "", dedup ? "+dedup-level" : "");
+    if ((s = mkdir_p(dir_index)) || (s = mkdir_p(dir_info)) || (s = write_index(p_index, &ds, &rr)) ||
+        (s = write_item_json(p_items, &ds)) || (s = write_info(p_info, &ds, sid)) ||
+        (s = write_codebooks(p_cb, &ds, &rr, &er, &ro, method))) {
+        rc = runtime_error("sids build", s);
+        goto out;
+    }
+    for (int sp = 0; sp < SIDR_SPLIT_COUNT; sp++) {
+        if (!p_split[sp]) continue;
+        char *d = path_join(out, sidr_split_name(sp));
+        s = mkdir_p(d);
+        free(d);
+        if (s || (s = write_split(p_split[sp], &ds, &ds.split[sp], sid))) {
+            rc = runtime_error("sids build", s);
+            goto out;
+        }
+    }
+    t_write = now_seconds();
+    if (!quiet) {
+        fprintf(stderr, "sidr sids: wrote %s, %s, %s, %s", p_index, p_items, p_info, p_cb);
+        for (int sp = 0; sp < SIDR_SPLIT_COUNT; sp++)
+            if (p_split[sp]) fprintf(stderr, ", %s", p_split[sp]);
+        fprintf(stderr, "\nsidr sids: %.2fs (load %.2fs, embed %.2fs, quantise %.2fs, write %.2fs)\n", t_write - t0,
+                t_load - t0, t_embed - t_load, t_rq - t_embed, t_write - t_rq);
+    }
+    if (json) {
+        printf("{\"dataset\":");
+        json_str(stdout, ds.name);
+        printf(",\"items\":%d,\"items_without_text\":%d,\"levels\":%d,\"codes\":%d,\"depth\":%d,\"dim\":%d,"
+               "\"dim_text\":%d,\"dim_cooc\":%d,\"cooc_items\":%d,\"seed\":%ld,\"method\":",
+               n, no_text, rr.levels, rr.codes, rr.depth, rr.dim, er.dim_text, er.dim_cooc, er.cooc_items, seed);
+        json_str(stdout, method);
+        printf(",\"vocab\":%d,\"tfidf_nnz\":%lld,\"level_mse\":[", er.vocab, (long long)er.nnz);
+        for (int l = 0; l <= rr.levels; l++) {
+            if (l) putchar(',');
+            json_float(stdout, (float)rr.level_mse[l]);
+        }
+        printf("],\"collisions\":{\"plain\":%d,\"balanced\":%d,\"final\":%d,\"items_plain\":%d,\"items_final\":%d,"
+               "\"moved\":%d},\"dedup_codes\":%d,\"files\":{\"index\":",
+               rr.collisions_plain, rr.collisions_balanced, rr.collisions_final, rr.items_colliding_plain,
+               rr.items_colliding_final, rr.moved, rr.dedup_codes);
+        json_str(stdout, p_index);
+        printf(",\"items\":");
+        json_str(stdout, p_items);
+        printf(",\"info\":");
+        json_str(stdout, p_info);
+        printf(",\"codebooks\":");
+        json_str(stdout, p_cb);
+        for (int sp = 0; sp < SIDR_SPLIT_COUNT; sp++)
+            if (p_split[sp]) {
+                printf(",\"%s\":", sidr_split_name(sp));
+                json_str(stdout, p_split[sp]);
+            }
+        printf("},\"seconds\":{\"load\":%.3f,\"embed\":%.3f,\"quantise\":%.3f,\"write\":%.3f,\"total\":%.3f}}\n",
+               t_load - t0, t_embed - t_load, t_rq - t_embed, t_write - t_rq, t_write - t0);
+    }
+out:
+    if (sid)
+        for (int i = 0; i < n; i++) free(sid[i]);
+    free(sid);
+    free(txt);
+    free(seqs);
+    sidr_embed_free(&er);
+    sidr_rq_free(&rr);
+    free(p_index);
+    free(p_items);
+    free(p_info);
+    free(p_cb);
+    for (int sp = 0; sp < SIDR_SPLIT_COUNT; sp++) free(p_split[sp]);
+    free(info_name);
+    free(dir_index);
+    free(dir_info);
+    sidr_dataset_free(&ds);
+    return rc;
+}
+
+/* ---- sids stats ---------------------------------------------------------------- */
+
+static const struct option stats_opts[] = {
+    { "data", required_argument, NULL, 'd' },
+    { "category", required_argument, NULL, 'C' },
+    { "codes", required_argument, NULL, 'K' },
+    { "json", no_argument, NULL, 'j' },
+    { "help", no_argument, NULL, 'h' },
+    { NULL, 0, NULL, 0 },
+};
+
+static int cmd_sids_stats(int argc, char **argv)
+{
+    const char *data = NULL, *category = NULL;
+    long codes_flag = 0;
+    int json = 0, c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "+", stats_opts, NULL)) != -1) {
+        switch (c) {
+        case 'd': data = optarg; break;
+        case 'C': category = optarg; break;
+        case 'K': if (parse_int(optarg, 1, 65536, &codes_flag)) return usage_error("sids stats", "--codes expects an integer in [1, 65536]"); break;
+        case 'j': json = 1; break;
+        case 'h':
+            printf("usage: sidr sids stats --data DIR [--category CAT] [--codes K] [--json]\n"
+                   "Statistics of the dataset's SIDs (from index/*.index.json or sidr sids build): items,\n"
+                   "distinct SIDs, codes used per level (of K), entropy per level (bits) and its maximum\n"
+                   "log2 K, items per prefix (mean / max for a, ab, ...), collisions (SIDs shared by more\n"
+                   "than one item, items involved, most items on one SID).  K comes from --codes, else the\n"
+                   "codebooks written by sids build, else the smallest power of two above the largest code.\n");
+            return EXIT_OK;
+        default: return usage_error("sids stats", "unknown option");
+        }
+    }
+    if (optind != argc) return usage_error("sids stats", "unexpected argument '%s'", argv[optind]);
+    if (!(data = resolve_data_dir("sids stats", data))) return EXIT_USAGE;
+    sidr_dataset ds;
+    sidr_dataset_opts dopt;
+    sidr_dataset_opts_default(&dopt);
+    dopt.category = category;
+    sidr_status s = sidr_dataset_load(&ds, data, &dopt);
+    if (s) return runtime_error("sids stats", s);
+    int rc = EXIT_OK;
+    int32_t *code = NULL;
+    if (!ds.sid_levels || !ds.n_items_with_sid) {
+        rc = runtime_error("sids stats", sidr_fail(SIDR_ERR_MISSING, "%s: the dataset has no SIDs (expected "
+                                                   "index/<Cat>.index.json or info/*.txt); run 'sidr sids build'", data));
+        goto out;
+    }
+    const int L = ds.sid_levels;
+    int K[SIDR_SID_MAX_LEVELS] = { 0 };
+    const char *k_source = "inferred";
+    if (codes_flag > 0) {
+        for (int l = 0; l < L; l++) K[l] = (int)codes_flag;
+        k_source = "--codes";
+    } else {
+        /* codebooks written by sids build next to the index */
+        char nm[512];
+        snprintf(nm, sizeof nm, "index/%s.codebooks.safetensors", ds.name);
+        char *p = path_join(data, nm);
+        if (file_exists(p)) {
+            sidr_safetensors st;
+            memset(&st, 0, sizeof st);
+            if (sidr_st_open_file(&st, p) == SIDR_OK) {
+                for (int l = 0; l < L; l++) {
+                    char tn[32];
+                    snprintf(tn, sizeof tn, "codebook.%d", l);
+                    const sidr_tensor *t = sidr_st_find(&st, tn);
+                    if (t && t->ndim == 2) K[l] = (int)t->shape[0];
+                }
+                sidr_st_close(&st);
+                k_source = "codebooks";
+            }
+        }
+        free(p);
+    }
+    int n = 0;
+    code = xmalloc((size_t)ds.n_items * L * sizeof *code);
+    for (int i = 0; i < ds.n_items; i++) {
+        if (ds.items[i].n_levels != L) continue;
+        for (int l = 0; l < L; l++) code[(size_t)n * L + l] = ds.items[i].code[l];
+        n++;
+    }
+    sidr_sid_stats st;
+    if ((s = sidr_sid_stats_compute(code, n, L, K, &st))) {
+        rc = runtime_error("sids stats", s);
+        goto out;
+    }
+    if (json) {
+        printf("{\"dataset\":");
+        json_str(stdout, ds.name);
+        printf(",\"items\":%d,\"items_with_sid\":%d,\"levels\":%d,\"distinct_sids\":%d,\"codes_source\":\"%s\",\"levels_detail\":[",
+               ds.n_items, n, L, st.distinct, k_source);
+        for (int l = 0; l < L; l++) {
+            printf("%s{\"level\":\"%c\",\"codes\":%d,\"used\":%d,\"entropy_bits\":%.4f,\"entropy_max_bits\":%.4f", l ? "," : "",
+                   'a' + l, st.codes[l], st.used[l], st.entropy[l], st.entropy_max[l]);
+            if (l < L - 1) printf(",\"prefixes\":%d,\"items_per_prefix_mean\":%.4f,\"items_per_prefix_max\":%d",
+                                  st.prefixes[l], st.prefix_mean[l], st.prefix_max[l]);
+            putchar('}');
+        }
+        printf("],\"collisions\":{\"sids_shared\":%d,\"items_involved\":%d,\"max_items_per_sid\":%d}}\n",
+               st.collisions, st.items_colliding, st.max_per_sid);
+    } else {
+        printf("dataset      %s (%s, %s)\n", ds.name, sidr_layout_name(ds.layout), data);
+        printf("items        %d with a %d-level SID", n, L);
+        if (n != ds.n_items) printf(" (%d without)", ds.n_items - n);
+        printf("\ndistinct     %d SIDs\n", st.distinct);
+        printf("collisions   %d SIDs shared by >1 item, %d items involved, at most %d items on one SID\n",
+               st.collisions, st.items_colliding, st.max_per_sid);
+        printf("\nlevel  codes used  entropy bits (max)  prefix  prefixes  items/prefix mean  max\n");
+        for (int l = 0; l < L; l++) {
+            char pre[SIDR_SID_MAX_LEVELS + 1];
+            for (int k = 0; k <= l; k++) pre[k] = (char)('a' + k);
+            pre[l + 1] = 0;
+            printf("%-5c  %4d / %-4d  %6.3f (%6.3f)     ", 'a' + l, st.used[l], st.codes[l], st.entropy[l],
+                   st.entropy_max[l]);
+            if (l < L - 1) printf("%-6s  %8d  %17.2f  %3d\n", pre, st.prefixes[l], st.prefix_mean[l], st.prefix_max[l]);
+            else printf("%-6s  %8d  %17.2f  %3d\n", pre, st.distinct, n ? (double)n / st.distinct : 0.0, st.max_per_sid);
+        }
+        printf("\n(K per level: %s)\n", k_source);
+    }
+out:
+    free(code);
+    sidr_dataset_free(&ds);
+    return rc;
+}
+
+/* ---- dispatch -------------------------------------------------------------------- */
+
+int cmd_sids(int argc, char **argv)
+{
+    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+        FILE *f = argc < 2 ? stderr : stdout;
+        fprintf(f, "usage: sidr sids build --data DIR [--levels L] [--codes K] [--dim D] [--seed S] [--out DIR] [--json]\n"
+                   "       sidr sids stats --data DIR [--json]\n"
+                   "'sidr sids build --help' and 'sidr sids stats --help' list the options.\n");
+        return argc < 2 ? EXIT_USAGE : EXIT_OK;
+    }
+    if (!strcmp(argv[1], "build")) return cmd_sids_build(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "stats")) return cmd_sids_stats(argc - 1, argv + 1);
+    return usage_error("sids", "unknown subcommand '%s' (expected build or stats)", argv[1]);
+}

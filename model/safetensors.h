@@ -64,6 +64,16 @@ typedef struct {
 sidr_status sidr_st_write(const char *path, const sidr_st_entry *entries, int n,
                           const char *metadata_json /* may be NULL */);
 
+/* Streaming variant for files larger than memory: entries[i].data is ignored
+ * and fill(user, i, offset, buf, nbytes) produces bytes [offset, offset +
+ * nbytes) of tensor i into buf.  The writer calls it in order, in chunks of at
+ * most a few MB (multiples of 64 bytes except a tensor's last), so only one
+ * chunk is in memory at a time.  fill returns SIDR_OK or an error that aborts
+ * the write (the temporary file is removed).  Atomic like sidr_st_write. */
+typedef sidr_status (*sidr_st_fill_fn)(void *user, int index, size_t offset, void *buf, size_t nbytes);
+sidr_status sidr_st_write_stream(const char *path, const sidr_st_entry *entries, int n,
+                                 const char *metadata_json, sidr_st_fill_fn fill, void *user);
+
 /* bf16 / f16 <-> f32 conversions. */
 static inline float sidr_bf16_to_f32(uint16_t h)
 {

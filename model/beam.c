@@ -24,7 +24,8 @@ static int by_score_desc(const void *a, const void *b)
 static int by_hyp_score_desc(const void *a, const void *b)
 {
     const sidr_beam *x = a, *y = b;
-    return x->score < y->score ? 1 : x->score > y->score ? -1 : 0;
+    if (x->score != y->score) return x->score < y->score ? 1 : -1;
+    return y->order - x->order;
 }
 
 /* The tokens beam b may take at step `step`. */
@@ -118,7 +119,7 @@ sidr_status sidr_beam_step(sidr_beam_search *bs)
         if (bs->step < bs->trie->depth) nb.node = sidr_trie_child(bs->trie, p->node, cand[r].token);
         if (last) {
             /* End of sequence: ranks >= B are dropped, as in Hugging Face. */
-            if (r < B) { bs->hyps[bs->n_hyps++] = nb; kept++; }
+            if (r < B) { nb.order = bs->n_hyps; bs->hyps[bs->n_hyps++] = nb; kept++; }
             continue;
         }
         bs->next[n_next++] = nb;

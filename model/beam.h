@@ -28,6 +28,7 @@ typedef struct {
     int node;           /* trie node after the SID tokens (a leaf once complete) */
     int parent;         /* index of the beam it grew from at the previous step */
     float score;        /* sum of log-probabilities */
+    int order;          /* finished hypotheses: when it finished (ties go to the later, as HF's pop()) */
 } sidr_beam;
 
 typedef struct {

@@ -71,7 +71,8 @@ int cmd_beam(int argc, char **argv)
         goto out;
     }
     sidr_beam_config cfg = { (int)beams, sidr_tokenizer_find(tok, "\n"), sidr_tokenizer_find(tok, "<|im_end|>") };
-    st = sidr_state_new(&m, n > beams ? (n < 256 ? n : 256) : (int)beams);
+    int rows = n < 256 ? n : 256;
+    st = sidr_state_new(&m, rows > beams ? rows : (int)beams); /* prompt chunks and one row per beam */
     logits = xmalloc((size_t)m.cfg.vocab_size * sizeof(float));
     double t0 = now_seconds();
     if ((s = sidr_kv_init(&kv, &m.cfg, n)) || (s = sidr_forward(&m, st, &kv, ids, n, logits, SIDR_LOGITS_LAST)) ||

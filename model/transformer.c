@@ -78,6 +78,15 @@ static sidr_status bind_layer(sidr_model *m, int i)
     return SIDR_OK;
 }
 
+float *sidr_rope_inv_freq(const sidr_config *c)
+{
+    /* As Hugging Face computes it: 1 / theta^(2i/d), rounded to f32. */
+    int half = c->head_dim / 2;
+    float *f = xmalloc((size_t)half * sizeof(float));
+    for (int i = 0; i < half; i++) f[i] = (float)(1.0 / pow((double)c->rope_theta, (double)(2 * i) / c->head_dim));
+    return f;
+}
+
 sidr_status sidr_model_load(sidr_model *m, const char *dir)
 {
     memset(m, 0, sizeof *m);
@@ -107,11 +116,7 @@ sidr_status sidr_model_load(sidr_model *m, const char *dir)
     m->layers = xcalloc(c->n_layers, sizeof *m->layers);
     for (int i = 0; i < c->n_layers; i++)
         if ((s = bind_layer(m, i))) goto fail;
-    /* inv_freq as Hugging Face computes it, in f32. */
-    int half = c->head_dim / 2;
-    m->rope_inv_freq = xmalloc(half * sizeof(float));
-    for (int i = 0; i < half; i++)
-        m->rope_inv_freq[i] = (float)(1.0 / pow((double)c->rope_theta, (double)(2 * i) / c->head_dim));
+    m->rope_inv_freq = sidr_rope_inv_freq(c);
     sidr_kernels_init();
     return SIDR_OK;
 fail:
@@ -121,7 +126,7 @@ fail:
 
 void sidr_model_free(sidr_model *m)
 {
-    if (m->layers) {
+    if (m->layers && !m->borrowed) {
         for (int i = 0; i < m->cfg.n_layers; i++) {
             sidr_layer *l = &m->layers[i];
             free(l->attn_norm); free(l->ffn_norm); free(l->q_norm); free(l->k_norm);
@@ -129,7 +134,7 @@ void sidr_model_free(sidr_model *m)
         }
     }
     free(m->layers);
-    free(m->final_norm);
+    if (!m->borrowed) free(m->final_norm);
     free(m->rope_inv_freq);
     sidr_st_close(&m->st);
     free(m->dir);

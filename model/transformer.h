@@ -43,6 +43,7 @@ typedef struct {
     sidr_layer *layers;
     float *rope_inv_freq;          /* [head_dim/2] */
     char *dir;
+    int borrowed;                  /* weights, norms and biases belong to someone else (training params) */
 } sidr_model;
 
 /* Loads dir/config.json and the safetensors weights of dir; checks every
@@ -96,6 +97,9 @@ sidr_status sidr_forward(sidr_model *m, sidr_state *s, sidr_kv *kv,
  * [n_seq][n_vocab]. */
 sidr_status sidr_forward_branches(sidr_model *m, sidr_state *s, sidr_branches *b,
                                   const int *tokens, float *logits);
+
+/* RoPE inverse frequencies [head_dim/2] of a config (malloc'd). */
+float *sidr_rope_inv_freq(const sidr_config *c);
 
 /* The embedding row of a token as f32 (for embedding-space neighbourhoods). */
 void sidr_model_embedding(const sidr_model *m, int token, float *out);

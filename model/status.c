@@ -41,7 +41,14 @@ sidr_status sidr_fail_context(sidr_status s, const char *fmt, ...)
     vsnprintf(prefix, sizeof prefix, fmt, ap);
     va_end(ap);
     memcpy(old, last_error, sizeof old);
-    snprintf(last_error, sizeof last_error, "%s: %s", prefix, old);
+    /* prefix, ": ", then as much of the old message as fits */
+    size_t p = strlen(prefix), cap = sizeof last_error;
+    if (p > cap - 3) p = cap - 3;
+    memcpy(last_error, prefix, p);
+    memcpy(last_error + p, ": ", 2);
+    size_t room = cap - p - 3, o = strnlen(old, room);
+    memcpy(last_error + p + 2, old, o);
+    last_error[p + 2 + o] = 0;
     return s;
 }
 

@@ -561,7 +561,7 @@ static int resolve_collisions(int32_t *code, int n, int depth, int L, int k, con
                 for (int a = 0; a < nm; a++)
                     for (int b = 0; b < nf; b++)
                         pc[np++] = (pair_cost){ dist[(size_t)movers[a] * k + free_codes[b]], movers[a], free_codes[b] };
-                qsort(pc, np, sizeof *pc, cmp_pair);
+                if (np) qsort(pc, np, sizeof *pc, cmp_pair);
                 /* movers are marked by a negative last code until placed */
                 for (int a = 0; a < nm; a++) code[(size_t)movers[a] * depth + L - 1] = -1 - code[(size_t)movers[a] * depth + L - 1];
                 int placed = 0;

@@ -367,7 +367,7 @@ sidr_status sidr_tfidf(const sidr_item_text *items, int n, const sidr_embed_opts
         sidr_text_tokens(items[i].brand, on_token, &tc);
         sidr_text_tokens(items[i].categories, on_token, &tc);
         sidr_text_tokens(items[i].description, on_token, &tc);
-        qsort(tc.buf, (size_t)tc.n, sizeof *tc.buf, cmp_term_w);
+        if (tc.n) qsort(tc.buf, (size_t)tc.n, sizeof *tc.buf, cmp_term_w);
         int m = 0;
         for (int j = 0; j < tc.n; j++) {
             if (m > 0 && tc.buf[m - 1].tid == tc.buf[j].tid) tc.buf[m - 1].w += tc.buf[j].w;
@@ -377,7 +377,7 @@ sidr_status sidr_tfidf(const sidr_item_text *items, int n, const sidr_embed_opts
             while (n_all + m > cap_all) cap_all = cap_all ? cap_all * 2 : 65536;
             all = xrealloc(all, (size_t)cap_all * sizeof *all);
         }
-        memcpy(all + n_all, tc.buf, (size_t)m * sizeof *all);
+        if (m) memcpy(all + n_all, tc.buf, (size_t)m * sizeof *all);
         n_all += m;
         ptr[i + 1] = n_all;
         if ((i & 1023) == 1023 && report(o->progress, o->user, "tokenising", i + 1, n)) {
@@ -400,7 +400,7 @@ sidr_status sidr_tfidf(const sidr_item_text *items, int n, const sidr_embed_opts
         if (df[t] >= min_df && df[t] <= max_df) cand[nc++] = t;
     if (o->max_vocab > 0 && nc > o->max_vocab) {
         g_df_sort = df;
-        qsort(cand, (size_t)nc, sizeof *cand, cmp_by_df);
+        if (nc) qsort(cand, (size_t)nc, sizeof *cand, cmp_by_df);
         g_df_sort = NULL;
         nc = o->max_vocab;
     }
@@ -503,7 +503,7 @@ static sidr_status ppmi_matrix(const sidr_item_seq *seqs, int n_seqs, int n, con
                     if (it[i] != it[i + d]) add_pair(&v, &np, &cap, it[i], it[i + d], 1.0f / d);
         }
     }
-    qsort(v, (size_t)np, sizeof *v, cmp_pair_w);
+    if (np) qsort(v, (size_t)np, sizeof *v, cmp_pair_w);
     int64_t m = 0;
     for (int64_t e = 0; e < np; e++) {
         if (m > 0 && v[m - 1].a == v[e].a && v[m - 1].b == v[e].b) v[m - 1].w += v[e].w;

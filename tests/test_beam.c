@@ -642,7 +642,7 @@ static void fixture_b(const char *fixdir, int have_cli)
     if (!tap_ok(!s && cf, "B: model folders written (vocab %d, hidden %d, %d layers, seed %llu): %s", spec.vocab,
                 spec.hidden, spec.layers, (unsigned long long)spec.seed, s ? sidr_last_error() : "ok"))
         goto done;
-    char why[600];
+    char why[600] = "";
     tap_ok(check_weights(dir16, &spec, jget(mj, "checksums"), why, sizeof why),
            "B: BF16 weights are the formula's, bit for bit (checksums of the generator) %s", why);
     why[0] = 0;

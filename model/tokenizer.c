@@ -485,6 +485,16 @@ static void build_byte_map(sidr_tokenizer *t)
     }
 }
 
+int sidr_byte_level_char(int byte, char out[4])
+{
+    /* GPT-2's map: printable bytes stand for themselves, the others take
+     * code points from 256 upward in byte order. */
+    int n = 0;
+    for (int b = 0; b < byte; b++) n += !((b >= '!' && b <= '~') || (b >= 0xA1 && b <= 0xAC) || (b >= 0xAE));
+    int printable = (byte >= '!' && byte <= '~') || (byte >= 0xA1 && byte <= 0xAC) || (byte >= 0xAE);
+    return (int)utf8proc_encode_char(printable ? byte : 256 + n, (utf8proc_uint8_t *)out);
+}
+
 /* Bytes of a byte-level vocabulary string; a token using characters outside
  * the byte map is kept as written (what the Rust ByteLevel decoder does). */
 static size_t unmap_bytes(const sidr_tokenizer *t, const char *s, size_t n, char *out)
@@ -850,6 +860,8 @@ typedef struct {
     int *sym, *prv, *nxt;
     bpe_merge *heap;
     size_t bpe_cap;
+    sidr_piece_fn on_piece;     /* pre-tokenize only: hand each piece here instead of BPE */
+    void *piece_user;
 } enc_ctx;
 
 static void emit(enc_ctx *c, int id)
@@ -1060,7 +1072,8 @@ static sidr_status pretok(enc_ctx *c, int depth, const char *s, size_t n)
 {
     if (n == 0) return SIDR_OK; /* empty pieces are dropped, as in HF */
     if (depth == c->t->n_steps) {
-        bpe(c, s, n);
+        if (c->on_piece) c->on_piece(c->piece_user, s, n);
+        else bpe(c, s, n);
         return SIDR_OK;
     }
     const pretok_step *st = &c->t->steps[depth];
@@ -1159,6 +1172,21 @@ sidr_status sidr_tokenizer_encode(const sidr_tokenizer *t, const char *text, siz
     *ids = c.ids ? c.ids : xmalloc(sizeof(int));
     *n_ids = (int)c.n;
     return SIDR_OK;
+}
+
+sidr_status sidr_tokenizer_pretokenize(const sidr_tokenizer *t, const char *text, size_t len, sidr_piece_fn fn,
+                                       void *user)
+{
+    if (!t || !fn || (!text && len)) return sidr_fail(SIDR_ERR_ARG, "tokenizer_pretokenize: NULL argument");
+    sidr_status st = check_utf8(text, len);
+    if (st) return st;
+    enc_ctx c = {.t = t, .on_piece = fn, .piece_user = user};
+    c.md = pcre2_match_data_create(1, NULL);
+    st = split_added(&c, 1, text ? text : "", len);
+    pcre2_match_data_free(c.md);
+    for (int i = 0; i < MAX_STEPS; i++) free(c.spans[i]);
+    free(c.ids); /* added tokens found in the text are not pieces */
+    return st;
 }
 
 /* ---- decoding and queries ------------------------------------------------- */

@@ -36,6 +36,17 @@ int sidr_tokenizer_n_vocab(const sidr_tokenizer *t);
 sidr_status sidr_tokenizer_encode(const sidr_tokenizer *t, const char *text, size_t len,
                                   int **ids, int *n_ids);
 
+/* Runs normalisation, the added-token split and the pre-tokenizer, and calls
+ * fn with each piece BPE would see (in the byte-level alphabet when the
+ * pre-tokenizer ends with ByteLevel).  For training a BPE vocabulary. */
+typedef void (*sidr_piece_fn)(void *user, const char *piece, size_t len);
+sidr_status sidr_tokenizer_pretokenize(const sidr_tokenizer *t, const char *text, size_t len, sidr_piece_fn fn,
+                                       void *user);
+
+/* The byte-level alphabet (GPT-2's byte to unicode map): the UTF-8 of the
+ * character standing for byte (0..255) into out; returns its length. */
+int sidr_byte_level_char(int byte, char out[4]);
+
 /* Decodes ids back to the exact bytes (skip_special=0 keeps special tokens).
  * *text is malloc'd and NUL-terminated. */
 sidr_status sidr_tokenizer_decode(const sidr_tokenizer *t, const int *ids, int n_ids,

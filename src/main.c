@@ -24,6 +24,7 @@ static const command commands[] = {
     { "recommend", cmd_recommend, "[--model DIR] [--data DIR] (--user ID | --row SPLIT:N) [--think | --no-think] [--beams B] [--json]", "reason over a user's history and recommend the next item's SID" },
     { "eval", cmd_eval, "[--model DIR] [--data DIR] [--split test] [--think | --no-think] [--beams B] [--limit N] [--shard I/N] [--json FILE]", "HR@K and NDCG@K over a split" },
     { "eval-merge", cmd_eval_merge, "[--json FILE] FILE...", "combine the results of sharded evaluations" },
+    { "tokenizer", cmd_tokenizer, "train --data DIR --vocab N --out DIR", "train a byte-level BPE tokenizer on a dataset's text" },
     { "model", cmd_model, "init|add-sids [options]", "make a random model folder, or add a dataset's SID tokens to a model" },
     { "bench", cmd_bench, "[--model DIR] [options]", "prefill and decode speed against the memory-bandwidth bound" },
     { "sids", cmd_sids, "build|stats --data DIR [options]", "build Semantic IDs (embeddings + residual k-means), or their statistics" },

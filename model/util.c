@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 static void oom(size_t n)
 {
@@ -102,4 +103,46 @@ double now_seconds(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+sidr_status make_dirs(const char *dir)
+{
+    char *path = xstrdup(dir);
+    sidr_status s = SIDR_OK;
+    for (char *q = path + 1;; q++) {
+        if (*q == '/' || !*q) {
+            char saved = *q;
+            *q = 0;
+            if (mkdir(path, 0777) != 0 && errno != EEXIST) {
+                s = sidr_fail(SIDR_ERR_IO, "%s: cannot create directory: %s", path, strerror(errno));
+                break;
+            }
+            *q = saved;
+            if (!saved) break;
+        }
+    }
+    free(path);
+    return s;
+}
+
+sidr_status write_file_atomic(const char *path, const void *data, size_t len)
+{
+    size_t n = strlen(path);
+    char *tmp = xmalloc(n + 32);
+    snprintf(tmp, n + 32, "%s.tmp%ld", path, (long)getpid());
+    FILE *f = fopen(tmp, "wb");
+    sidr_status s = SIDR_OK;
+    if (!f) s = sidr_fail(SIDR_ERR_IO, "%s: cannot write: %s", tmp, strerror(errno));
+    else {
+        int ok = fwrite(data, 1, len, f) == len;
+        ok &= fflush(f) == 0;
+        ok &= fsync(fileno(f)) == 0;
+        ok &= fclose(f) == 0;
+        if (!ok || rename(tmp, path) != 0) {
+            s = sidr_fail(SIDR_ERR_IO, "%s: cannot write: %s", path, strerror(errno));
+            unlink(tmp);
+        }
+    }
+    free(tmp);
+    return s;
 }

@@ -22,6 +22,12 @@ sidr_status read_file(const char *path, char **out, size_t *len);
 char *path_join(const char *dir, const char *name);
 int file_exists(const char *path);
 
+/* mkdir -p. */
+sidr_status make_dirs(const char *dir);
+/* Writes data to path through a temporary file and a rename, so a reader or
+ * a kill never sees half a file. */
+sidr_status write_file_atomic(const char *path, const void *data, size_t len);
+
 /* Monotonic seconds. */
 double now_seconds(void);
 

@@ -9,6 +9,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <cjson/cJSON.h>
+
 #include "tokenizer.h"
 #include "util.h"
 
@@ -202,3 +204,25 @@ sidr_status load_tokenizer_dir(const char *dir, sidr_tokenizer **tok)
     return s;
 }
 
+
+sidr_status write_json_file(const char *path, const cJSON *root)
+{
+    char *text = cJSON_Print(root);
+    size_t n = strlen(text);
+    text = xrealloc(text, n + 2);
+    text[n] = '\n';
+    sidr_status s = write_file_atomic(path, text, n + 1);
+    free(text);
+    return s;
+}
+
+sidr_status copy_file(const char *from, const char *to)
+{
+    char *text;
+    size_t len;
+    sidr_status s = read_file(from, &text, &len);
+    if (s) return s;
+    s = write_file_atomic(to, text, len);
+    free(text);
+    return s;
+}

@@ -30,6 +30,12 @@ const char *resolve_data_dir(const char *cmd, const char *flag);
 struct sidr_tokenizer;
 sidr_status load_tokenizer_dir(const char *dir, struct sidr_tokenizer **tok);
 
+/* Writes a JSON document (pretty-printed, newline-terminated) atomically. */
+struct cJSON;
+sidr_status write_json_file(const char *path, const struct cJSON *root);
+/* Copies a file atomically. */
+sidr_status copy_file(const char *from, const char *to);
+
 /* JSON output helpers. */
 void json_string(FILE *f, const char *s, size_t len);
 void json_float(FILE *f, float x);

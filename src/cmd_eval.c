@@ -79,20 +79,6 @@ static cJSON *metrics_json(const metrics *m, double wall)
     return o;
 }
 
-static sidr_status write_json(const char *path, cJSON *root)
-{
-    char *text = cJSON_Print(root);
-    char *tmp = xmalloc(strlen(path) + 8);
-    sprintf(tmp, "%s.tmp", path);
-    FILE *f = fopen(tmp, "w");
-    sidr_status s = SIDR_OK;
-    if (!f || fputs(text, f) < 0 || fputc('\n', f) == EOF || fclose(f) != 0 || rename(tmp, path) != 0)
-        s = sidr_fail(SIDR_ERR_IO, "%s: cannot write the results", path);
-    free(text);
-    free(tmp);
-    return s;
-}
-
 int cmd_eval(int argc, char **argv)
 {
     const char *model = NULL, *data = NULL, *json_path = NULL, *split_name = "test";
@@ -217,7 +203,7 @@ int cmd_eval(int argc, char **argv)
                 for (int k = 0; k < res[i].n_beams; k++) cJSON_AddItemToArray(b, cJSON_CreateString(res[i].beams[k]));
                 cJSON_AddItemToArray(rows, o);
             }
-            if ((s = write_json(json_path, root))) rc = runtime_error("eval", s);
+            if ((s = write_json_file(json_path, root))) rc = runtime_error("eval", s);
             cJSON_Delete(root);
         }
     }
@@ -351,7 +337,7 @@ int cmd_eval_merge(int argc, char **argv)
             cJSON_AddItemToObject(root, "metrics", metrics_json(&m, wall));
             cJSON_AddItemToObject(root, "per_row", all_rows);
             all_rows = NULL;
-            sidr_status s = write_json(out_path, root);
+            sidr_status s = write_json_file(out_path, root);
             if (s) rc = runtime_error("eval-merge", s);
             cJSON_Delete(root);
         }

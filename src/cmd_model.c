@@ -22,36 +22,6 @@
 #include "tokenizer.h"
 #include "util.h"
 
-static sidr_status copy_file(const char *from, const char *to)
-{
-    char *text;
-    size_t len;
-    sidr_status s = read_file(from, &text, &len);
-    if (s) return s;
-    char *tmp = xmalloc(strlen(to) + 8);
-    sprintf(tmp, "%s.tmp", to);
-    FILE *f = fopen(tmp, "wb");
-    if (!f || fwrite(text, 1, len, f) != len || fclose(f) != 0 || rename(tmp, to) != 0)
-        s = sidr_fail(SIDR_ERR_IO, "%s: cannot write: %s", to, strerror(errno));
-    free(text);
-    free(tmp);
-    return s;
-}
-
-static sidr_status write_json_file(const char *path, cJSON *root)
-{
-    char *text = cJSON_Print(root);
-    char *tmp = xmalloc(strlen(path) + 8);
-    sprintf(tmp, "%s.tmp", path);
-    FILE *f = fopen(tmp, "w");
-    sidr_status s = SIDR_OK;
-    if (!f || fputs(text, f) < 0 || fputc('\n', f) == EOF || fclose(f) != 0 || rename(tmp, path) != 0)
-        s = sidr_fail(SIDR_ERR_IO, "%s: cannot write: %s", path, strerror(errno));
-    free(text);
-    free(tmp);
-    return s;
-}
-
 static sidr_status read_json_file(const char *path, cJSON **out)
 {
     char *text;
@@ -312,10 +282,7 @@ static int model_add_sids(int argc, char **argv)
     job.dim = cfg.dim;
     cJSON_ReplaceItemInObjectCaseSensitive(cj, "vocab_size", cJSON_CreateNumber(job.new_vocab));
 
-    if (mkdir(out, 0777) != 0 && errno != EEXIST) {
-        s = sidr_fail(SIDR_ERR_IO, "%s: cannot create: %s", out, strerror(errno));
-        goto fail;
-    }
+    if ((s = make_dirs(out))) goto fail;
     int nt = job.st.n_tensors;
     entries = xcalloc(nt, sizeof *entries);
     job.src = xcalloc(nt, sizeof *job.src);

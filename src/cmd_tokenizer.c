@@ -34,18 +34,6 @@ static const char CHAT_TEMPLATE[] =
     "{%- if enable_thinking is defined and enable_thinking is false %}{{- '<think>\\n\\n</think>\\n\\n' }}{%- endif %}"
     "{%- endif %}";
 
-static sidr_status write_text(const char *path, const char *text)
-{
-    char *tmp = xmalloc(strlen(path) + 8);
-    sprintf(tmp, "%s.tmp", path);
-    FILE *f = fopen(tmp, "w");
-    sidr_status s = SIDR_OK;
-    if (!f || fputs(text, f) < 0 || fclose(f) != 0 || rename(tmp, path) != 0)
-        s = sidr_fail(SIDR_ERR_IO, "%s: cannot write: %s", path, strerror(errno));
-    free(tmp);
-    return s;
-}
-
 static sidr_status write_tokenizer_config(const char *dir, const char *tok_json)
 {
     cJSON *tj = cJSON_Parse(tok_json), *cfg = cJSON_CreateObject();
@@ -72,9 +60,8 @@ static sidr_status write_tokenizer_config(const char *dir, const char *tok_json)
     cJSON_AddStringToObject(cfg, "chat_template", CHAT_TEMPLATE);
     cJSON_AddNumberToObject(cfg, "model_max_length", 32768);
     cJSON_AddStringToObject(cfg, "tokenizer_class", "Qwen2Tokenizer");
-    char *text = cJSON_Print(cfg), *path = path_join(dir, "tokenizer_config.json");
-    sidr_status s = write_text(path, text);
-    free(text);
+    char *path = path_join(dir, "tokenizer_config.json");
+    sidr_status s = write_json_file(path, cfg);
     free(path);
     cJSON_Delete(cfg);
     cJSON_Delete(tj);
@@ -188,11 +175,11 @@ static int tokenizer_train(int argc, char **argv)
     int rc = EXIT_OK;
     if (!s) {
         progress_end(&pr, pr.total, NULL);
-        if (mkdir(out, 0777) != 0 && errno != EEXIST) s = sidr_fail(SIDR_ERR_IO, "%s: cannot create: %s", out, strerror(errno));
+        s = make_dirs(out);
     }
     if (!s) {
         char *path = path_join(out, "tokenizer.json");
-        s = write_text(path, json);
+        s = write_file_atomic(path, json, strlen(json));
         free(path);
     }
     if (!s) s = write_tokenizer_config(out, json);

@@ -1,0 +1,68 @@
+#!/bin/sh
+# recommend, eval and eval-merge end to end on a small random model over the
+# fixture dataset (the model is made here: model init + add-sids).  Emits TAP.
+SIDR=${SIDR:-./sidr}
+TESTDIR=${SIDR_TESTDIR:-tests}
+DATA=$TESTDIR/fixtures/data/minionerec
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+n=0
+failed=0
+ok() { n=$((n + 1)); echo "ok $n - $1"; }
+nok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"; }
+check() { if eval "$2"; then ok "$1"; else nok "$1"; sed 's/^/# /' "$TMP/err" 2>/dev/null | head -5; fi; }
+
+mkdir -p "$TMP/tok"
+cp "$TESTDIR/fixtures/tokenizer/tiny_bytelevel.json" "$TMP/tok/tokenizer.json"
+"$SIDR" tokenizer train --data "$DATA" --vocab 400 --out "$TMP/tok" 2>"$TMP/err"
+check "a tokenizer trained on the fixture dataset" '[ -f "$TMP/tok/tokenizer.json" ]'
+"$SIDR" model init --preset tiny --hidden 64 --layers 2 --heads 4 --kv-heads 2 --ffn 128 --tokenizer "$TMP/tok" --out "$TMP/base" --seed 3 2>"$TMP/err"
+check "model init" '[ -f "$TMP/base/model.safetensors" ]'
+"$SIDR" model add-sids --model "$TMP/base" --data "$DATA" --out "$TMP/m" 2>"$TMP/err"
+check "model add-sids" '[ -f "$TMP/m/model.safetensors" ]'
+"$SIDR" info --model "$TMP/m" --json >"$TMP/info" 2>"$TMP/err"
+check "the model holds the dataset's SID tokens" 'grep -q "\"sid_tokens\":{\"count\":[1-9]" "$TMP/info"'
+"$SIDR" model add-sids --model "$TMP/m" --data "$DATA" --out "$TMP/m2" 2>"$TMP/err"
+check "add-sids again adds nothing new" 'grep -q " 0 new" "$TMP/err" && cmp -s "$TMP/m/tokenizer.json" "$TMP/m2/tokenizer.json"'
+
+"$SIDR" recommend --model "$TMP/m" --data "$DATA" --row test:0 --no-think --json >"$TMP/r.json" 2>"$TMP/err"
+check "recommend --no-think --json" 'grep -q "\"beams\":\[{\"sid\":\"<a_" "$TMP/r.json" && grep -q "\"rank\":" "$TMP/r.json"'
+"$SIDR" recommend --model "$TMP/m" --data "$DATA" --row test:0 --think --max-reasoning 8 --json >"$TMP/t.json" 2>"$TMP/err"
+check "recommend --think reports the reasoning and its length" 'grep -q "\"reasoning_tokens\":[1-8]," "$TMP/t.json" && grep -q "\"mode\":\"think\"" "$TMP/t.json"'
+"$SIDR" recommend --model "$TMP/m" --data "$DATA" --row test:0 --think --max-reasoning 8 --json >"$TMP/t2.json" 2>/dev/null
+check "greedy recommendation is deterministic" 'cmp -s "$TMP/t.json" "$TMP/t2.json" || [ "$(sed "s/\"timings.*//" "$TMP/t.json")" = "$(sed "s/\"timings.*//" "$TMP/t2.json")" ]'
+"$SIDR" recommend --model "$TMP/m" --data "$DATA" --row test:0 --beams 3 --no-think --json >"$TMP/b3.json" 2>/dev/null
+check "--beams 3 gives 3 SIDs" '[ "$(grep -o "{\"sid\":\"<a_[^\"]*\",\"score\"" "$TMP/b3.json" | wc -l)" = 3 ]'
+"$SIDR" recommend --model "$TMP/m" --data "$DATA" --row test:999 --no-think >/dev/null 2>"$TMP/err"
+check "an out-of-range row is a runtime error that says the split's size" '[ $? = 1 ] && grep -q "rows" "$TMP/err"'
+"$SIDR" recommend --model "$TMP/m" --data "$DATA" --row nonsense --no-think >/dev/null 2>"$TMP/err"
+check "a malformed row spec is refused" 'grep -q "SPLIT:N" "$TMP/err"'
+"$SIDR" recommend --model "$TMP/m" --data "$DATA" --user no-such-user --no-think >/dev/null 2>"$TMP/err"
+check "an unknown user is named" 'grep -q "no-such-user" "$TMP/err"'
+"$SIDR" recommend --model "$TMP/m" --data "$DATA" --no-think >/dev/null 2>"$TMP/err"
+check "recommend without --user or --row is a usage error" '[ $? = 2 ]'
+
+"$SIDR" eval --model "$TMP/m" --data "$DATA" --no-think --json "$TMP/full.json" >"$TMP/out" 2>"$TMP/err"
+check "eval writes metrics and per-row results" 'grep -q "\"HR@10\"" "$TMP/full.json" && grep -q "\"per_row\"" "$TMP/full.json"'
+rows=$(grep -c "\"row\":" "$TMP/full.json")
+"$SIDR" eval --model "$TMP/m" --data "$DATA" --no-think --shard 0/2 --json "$TMP/s0.json" >/dev/null 2>&1
+"$SIDR" eval --model "$TMP/m" --data "$DATA" --no-think --shard 1/2 --json "$TMP/s1.json" >/dev/null 2>&1
+"$SIDR" eval-merge --json "$TMP/merged.json" "$TMP/s0.json" "$TMP/s1.json" >"$TMP/mout" 2>"$TMP/err"
+check "two shards merge to the full evaluation's metrics ($rows rows)" \
+  '[ "$(grep -A8 "\"metrics\"" "$TMP/full.json" | grep -v wall)" = "$(grep -A8 "\"metrics\"" "$TMP/merged.json" | grep -v wall)" ]'
+check "the merged table equals the full run's table" '[ "$(grep -v wall "$TMP/out")" = "$(grep -v wall "$TMP/mout")" ]'
+"$SIDR" eval-merge "$TMP/s0.json" "$TMP/s0.json" >/dev/null 2>"$TMP/err"
+check "eval-merge refuses overlapping shards" '[ $? = 1 ] && grep -q "already evaluated" "$TMP/err"'
+"$SIDR" eval --model "$TMP/m" --data "$DATA" --no-think --beams 3 --shard 0/2 --json "$TMP/b.json" >/dev/null 2>&1
+"$SIDR" eval-merge "$TMP/s1.json" "$TMP/b.json" >/dev/null 2>"$TMP/err"
+check "eval-merge refuses shards of different evaluations" '[ $? = 1 ] && grep -q "beams" "$TMP/err"'
+echo '{"nothing": 1}' >"$TMP/bad.json"
+"$SIDR" eval-merge "$TMP/bad.json" >/dev/null 2>"$TMP/err"
+check "eval-merge names a file that is not a result" 'grep -q "bad.json" "$TMP/err"'
+"$SIDR" eval --model "$TMP/m" --data "$DATA" --shard 2/2 >/dev/null 2>"$TMP/err"
+check "--shard I/N needs I < N" '[ $? = 2 ]'
+"$SIDR" eval --model "$TMP/m" --data "$DATA" --split train >/dev/null 2>"$TMP/err"
+check "eval on an absent split says so" '[ $? = 1 ] && grep -q "train" "$TMP/err"'
+
+echo "1..$n"
+[ $failed = 0 ]

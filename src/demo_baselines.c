@@ -1,0 +1,187 @@
+/* Baselines on the demo world's splits (demo_world.h): popularity, the
+ * generator's oracle, and a history-only intent rule.  Hits count by SID
+ * string (SPEC §1.6): a ranked list is reduced to distinct SIDs first. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "demo_internal.h"
+#include "util.h"
+
+/* Rank of the target's SID among the distinct SIDs of list[0..n), or -1. */
+static int sid_rank(const sidr_demo_world *w, const int *list, int n, const char *tsid)
+{
+    int rank = 0;
+    for (int k = 0; k < n && rank < SIDR_DEMO_ORACLE_K; k++) {
+        const char *s = w->items[list[k]].sid;
+        int dup = 0;
+        for (int j = 0; j < k && !dup; j++) dup = !strcmp(w->items[list[j]].sid, s);
+        if (dup) continue;
+        if (!strcmp(s, tsid)) return rank;
+        rank++;
+    }
+    return -1;
+}
+
+static void score(int rank, double *hr, double *ndcg)
+{
+    if (rank < 0) return;
+    *hr += 1;
+    *ndcg += 1 / log2(rank + 2.0);
+}
+
+/* Inserts (item, sc) into a best-first list of at most k (ties: lower index). */
+static void top_insert(int *best, double *bs, int *nb, int k, int it, double sc)
+{
+    int j = *nb;
+    if (j == k) {
+        if (sc < bs[j - 1] || (sc == bs[j - 1] && it > best[j - 1])) return;
+        j--;
+    } else {
+        (*nb)++;
+    }
+    while (j > 0 && (bs[j - 1] < sc || (bs[j - 1] == sc && best[j - 1] > it))) {
+        best[j] = best[j - 1];
+        bs[j] = bs[j - 1];
+        j--;
+    }
+    best[j] = it;
+    bs[j] = sc;
+}
+
+/* ---- the history-only intent rule ------------------------------------------------- */
+
+int sidr_demo_intent_rank(const sidr_demo_world *w, const sidr_demo_sample *s, int *out, int k)
+{
+    const demo_priv *p = demo_p(w);
+    const sidr_demo_user *u = &w->users[s->user];
+    const int h0 = s->pos > SIDR_DEMO_HISTORY ? s->pos - SIDR_DEMO_HISTORY : 0, nh = s->pos - h0;
+    if (k <= 0 || nh <= 0) return 0;
+    int hist[SIDR_DEMO_HISTORY];
+    for (int e = 0; e < nh; e++) hist[e] = u->ev[h0 + e].item;
+
+    /* templates scored by the history's product types, recent ones counting more */
+    double tscore[64] = { 0 }, tsum = 0;
+    for (int t = 0; t < demo_n_intents; t++) {
+        const demo_intent_rt *ir = &p->intents[t];
+        double sc = 0;
+        for (int e = 0; e < nh; e++) {
+            int ty = w->items[hist[e]].type;
+            for (int q = 0; q < ir->n_steps; q++)
+                if (ir->type[q] == ty) {
+                    sc += pow(0.8, nh - 1 - e);
+                    break;
+                }
+        }
+        tscore[t] = sc > 0 ? sc * sc / sqrt((double)ir->n_steps) : 0;
+        tsum += tscore[t];
+    }
+
+    /* product types to expect: unbought steps of the likely templates, earliest stage first */
+    double tw[DEMO_N_TYPES] = { 0 };
+    if (tsum > 0)
+        for (int t = 0; t < demo_n_intents; t++) {
+            if (!(tscore[t] > 0)) continue;
+            const demo_intent_rt *ir = &p->intents[t];
+            int open[DEMO_MAX_STEPS], no = 0;
+            for (int q = 0; q < ir->n_steps; q++) {
+                int have = 0;
+                for (int e = 0; e < nh && !have; e++) have = w->items[hist[e]].type == ir->type[q];
+                if (!have) open[no++] = q;
+            }
+            /* steps of the lowest open stage first, in table order */
+            for (int r = 0; r < no; r++)
+                for (int j = r + 1; j < no; j++)
+                    if (ir->stage[open[j]] < ir->stage[open[r]]) {
+                        int x = open[r];
+                        open[r] = open[j];
+                        open[j] = x;
+                    }
+            for (int r = 0; r < no; r++) {
+                int q = open[r];
+                tw[ir->type[q]] += tscore[t] / tsum * pow(0.45, r) * (1 - ir->skip[q] / 200.0);
+            }
+        }
+
+    /* brands and tier of the history */
+    int brand_dept[DEMO_DEPTS];
+    for (int d = 0; d < DEMO_DEPTS; d++) brand_dept[d] = -1;
+    double tier_sum = 0;
+    for (int e = 0; e < nh; e++) {
+        const sidr_demo_item *it = &w->items[hist[e]];
+        brand_dept[demo_type_dept(it->type)] = it->brand_idx;
+        tier_sum += it->tier;
+    }
+    int tier = (int)floor(tier_sum / nh + 0.5);
+
+    /* item scores: P(type) x P(item | type), plus refills of the history's consumables */
+    double *sc = xcalloc((size_t)w->n_items, sizeof *sc);
+    static const double tier_fit[3] = { 1.0, 0.25, 0.05 };
+    for (int t = 0; t < DEMO_N_TYPES; t++) {
+        if (!(tw[t] > 0)) continue;
+        int b = brand_dept[demo_type_dept(t)];
+        double tot = 0;
+        for (int q = p->type_first[t]; q < p->type_first[t + 1]; q++) {
+            int i = p->type_items[q];
+            tot += tier_fit[abs(w->items[i].tier - tier)] * (1 + p->train_pop[i]) * (w->items[i].brand_idx == b ? 4 : 1);
+        }
+        for (int q = p->type_first[t]; q < p->type_first[t + 1]; q++) {
+            int i = p->type_items[q];
+            sc[i] += tw[t] * tier_fit[abs(w->items[i].tier - tier)] * (1 + p->train_pop[i]) *
+                     (w->items[i].brand_idx == b ? 4 : 1) / tot;
+        }
+    }
+    for (int e = 0; e < nh; e++) {
+        int i = hist[e];
+        if (demo_type(w->items[i].type)->consumable) sc[i] += 0.08 * pow(0.85, nh - 1 - e);
+    }
+    int best[64], nb = 0;
+    double bs[64];
+    if (k > 64) k = 64;
+    for (int i = 0; i < w->n_items; i++)
+        if (sc[i] > 0) top_insert(best, bs, &nb, k, i, sc[i]);
+    if (nb < k) { /* fill up with training popularity */
+        int pb[64], np = 0;
+        double ps[64];
+        for (int i = 0; i < w->n_items; i++)
+            if (!(sc[i] > 0)) top_insert(pb, ps, &np, k - nb, i, p->train_pop[i]);
+        for (int j = 0; j < np; j++) best[nb++] = pb[j];
+    }
+    free(sc);
+    memcpy(out, best, (size_t)nb * sizeof *out);
+    return nb;
+}
+
+/* ---- baselines ---------------------------------------------------------------------- */
+
+void sidr_demo_baselines_compute(const sidr_demo_world *w, int split, sidr_demo_baselines *b)
+{
+    memset(b, 0, sizeof *b);
+    if (split < 0 || split > 2 || !w->samples) return;
+    const demo_priv *p = demo_p(w);
+    const int K = SIDR_DEMO_ORACLE_K;
+    int pop[SIDR_DEMO_ORACLE_K], np = 0;
+    double ps[SIDR_DEMO_ORACLE_K];
+    for (int i = 0; i < w->n_items; i++)
+        if (p->train_pop[i] > 0) top_insert(pop, ps, &np, K, i, p->train_pop[i]);
+    const int first = w->split_first[split], n = w->split_n[split];
+    for (int r = 0; r < n; r++) {
+        const sidr_demo_sample *s = &w->samples[first + r];
+        const sidr_demo_event *ev = &w->users[s->user].ev[s->pos];
+        const char *tsid = w->items[ev->item].sid;
+        int list[SIDR_DEMO_ORACLE_K];
+        int nl = sidr_demo_intent_rank(w, s, list, K);
+        score(sid_rank(w, pop, np, tsid), &b->popularity_hr, &b->popularity_ndcg);
+        score(sid_rank(w, ev->oracle, ev->n_oracle, tsid), &b->oracle_hr, &b->oracle_ndcg);
+        score(sid_rank(w, list, nl, tsid), &b->intent_hr, &b->intent_ndcg);
+    }
+    b->rows = n;
+    if (n) {
+        b->popularity_hr /= n;
+        b->popularity_ndcg /= n;
+        b->oracle_hr /= n;
+        b->oracle_ndcg /= n;
+        b->intent_hr /= n;
+        b->intent_ndcg /= n;
+    }
+}

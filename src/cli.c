@@ -92,15 +92,16 @@ int parse_id_list(const char *s, int **ids, int *n)
     return 0;
 }
 
-/* Where the embedded demo lives: next to the binary in a source or build
- * tree, else the installed data directory. */
-static const char *demo_path(const char *leaf)
+/* Where the embedded demo lives: SIDR_SHARE, next to the binary in a build
+ * tree, the source tree's share/ for an uninstalled build, or the installed
+ * data directory.  Returns a fresh string, or NULL. */
+char *demo_path(const char *leaf)
 {
-    static char buf[8300];
+    char buf[8300];
     const char *env = getenv("SIDR_SHARE");
     if (env) {
         snprintf(buf, sizeof buf, "%s/%s", env, leaf);
-        return file_exists(buf) ? buf : NULL;
+        return file_exists(buf) ? xstrdup(buf) : NULL;
     }
     char exe[4096];
     ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
@@ -109,33 +110,47 @@ static const char *demo_path(const char *leaf)
         char *slash = strrchr(exe, '/');
         if (slash) *slash = 0;
         snprintf(buf, sizeof buf, "%s/share/%s", exe, leaf);
-        if (file_exists(buf)) return buf;
+        if (file_exists(buf)) return xstrdup(buf);
     }
-    /* An uninstalled build finds the source tree's share/. */
-    snprintf(buf, sizeof buf, "%s/%s", SIDR_SRCSHARE, leaf);
-    if (file_exists(buf)) return buf;
-    snprintf(buf, sizeof buf, "%s/%s", SIDR_DATADIR, leaf);
-    return file_exists(buf) ? buf : NULL;
+    const char *roots[2] = { SIDR_SRCSHARE, SIDR_DATADIR };
+    for (int i = 0; i < 2; i++) {
+        snprintf(buf, sizeof buf, "%s/%s", roots[i], leaf);
+        if (file_exists(buf)) return xstrdup(buf);
+    }
+    return NULL;
 }
 
-static const char *resolve(const char *cmd, const char *flag, const char *leaf, const char *what)
+int demo_available(void)
+{
+    char *m = demo_path("demo/model/config.json"), *d = demo_path("demo/data");
+    int ok = m && d;
+    free(m);
+    free(d);
+    return ok;
+}
+
+/* The resolved paths live as long as the process (one per kind). */
+static const char *resolve(const char *cmd, const char *flag, const char *leaf, const char *what, char **keep)
 {
     if (flag) return flag;
-    const char *p = demo_path(leaf);
-    if (!p)
+    free(*keep);
+    *keep = demo_path(leaf);
+    if (!*keep)
         fprintf(stderr, "sidr %s: no %s given and the embedded demo (share/%s) is not installed; "
                 "pass --%s DIR\n", cmd, what, leaf, what);
-    return p;
+    return *keep;
 }
+
+static char *model_path, *data_path;
 
 const char *resolve_model_dir(const char *cmd, const char *flag)
 {
-    return resolve(cmd, flag, "demo/model", "model");
+    return resolve(cmd, flag, "demo/model", "model", &model_path);
 }
 
 const char *resolve_data_dir(const char *cmd, const char *flag)
 {
-    return resolve(cmd, flag, "demo/data", "data");
+    return resolve(cmd, flag, "demo/data", "data", &data_path);
 }
 
 void json_string(FILE *f, const char *s, size_t len)

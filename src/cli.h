@@ -25,6 +25,10 @@ int parse_float(const char *s, double min, double max, double *out);
  * (with a message printed) when neither exists. */
 const char *resolve_model_dir(const char *cmd, const char *flag);
 const char *resolve_data_dir(const char *cmd, const char *flag);
+/* A path under the embedded demo's share/ (fresh string), or NULL. */
+char *demo_path(const char *leaf);
+/* 1 when the demo's model and data are both installed. */
+int demo_available(void);
 
 /* Loads DIR/tokenizer.json (DIR may also name the file itself). */
 struct sidr_tokenizer;

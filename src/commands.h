@@ -11,11 +11,14 @@ int cmd_generate(int argc, char **argv);
 int cmd_beam(int argc, char **argv);
 int cmd_model(int argc, char **argv);
 int cmd_tokenizer(int argc, char **argv);
-int cmd_demo(int argc, char **argv);
 int cmd_recommend(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_eval_merge(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_sids(int argc, char **argv);
+int cmd_explore(int argc, char **argv);
+/* 1 when the embedded demo (share/demo) is installed; prints nothing. */
+int explore_demo_available(void);
+int cmd_demo(int argc, char **argv);
 
 #endif

@@ -2,6 +2,7 @@
  * dispatches to a subcommand from one table, which also prints the usage. */
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "commands.h"
@@ -15,6 +16,7 @@ typedef struct {
 } command;
 
 static const command commands[] = {
+    { "explore", cmd_explore, "[--model DIR] [--data DIR] [--script FILE --size WxH --dump DIR]", "the interactive explorer (the default on a terminal)" },
     { "info", cmd_info, "--model DIR [--json]", "architecture, parameters, dtype, vocabulary, SID tokens, chat template" },
     { "tokenize", cmd_tokenize, "--model DIR [--json] [TEXT | -]", "text to token ids ('-' reads stdin byte for byte)" },
     { "detokenize", cmd_detokenize, "--model DIR ID,ID,...", "token ids to text" },
@@ -25,10 +27,10 @@ static const command commands[] = {
     { "eval", cmd_eval, "[--model DIR] [--data DIR] [--split test] [--think | --no-think] [--beams B] [--limit N] [--shard I/N] [--json FILE]", "HR@K and NDCG@K over a split" },
     { "eval-merge", cmd_eval_merge, "[--json FILE] FILE...", "combine the results of sharded evaluations" },
     { "tokenizer", cmd_tokenizer, "train --data DIR --vocab N --out DIR", "train a byte-level BPE tokenizer on a dataset's text" },
-    { "demo", cmd_demo, "build [--out DIR] [--seed S] [--items N] [--users N] [--json]", "generate the demo world: a store, users with latent intents, SIDs, enriched texts" },
     { "model", cmd_model, "init|add-sids [options]", "make a random model folder, or add a dataset's SID tokens to a model" },
     { "bench", cmd_bench, "[--model DIR] [options]", "prefill and decode speed against the memory-bandwidth bound" },
     { "sids", cmd_sids, "build|stats --data DIR [options]", "build Semantic IDs (embeddings + residual k-means), or their statistics" },
+    { "demo", cmd_demo, "build [--out DIR] [--seed S] [--items N] [--users N] [--json]", "generate the demo world: a store, users with latent intents, SIDs, enriched texts" },
 };
 #define N_COMMANDS (int)(sizeof commands / sizeof commands[0])
 
@@ -41,12 +43,18 @@ static void usage(FILE *f)
     fprintf(f, "\n");
     for (int i = 0; i < N_COMMANDS; i++) fprintf(f, "  sidr %s %s\n", commands[i].name, commands[i].synopsis);
     fprintf(f, "\n'sidr COMMAND --help' shows a command's options; 'man sidr' has the details.\n"
-               "The interactive explorer is not built yet.\n");
+               "On a terminal, 'sidr' alone opens the explorer on the embedded demo.\n");
 }
 
 int main(int argc, char **argv)
 {
     if (argc < 2) {
+        /* sidr alone: the explorer on the embedded demo, when there is a
+         * terminal to draw on and the demo is installed */
+        if (isatty(STDIN_FILENO) && isatty(STDOUT_FILENO) && explore_demo_available()) {
+            char *args[] = { "explore", NULL };
+            return cmd_explore(1, args);
+        }
         usage(stdout);
         return EXIT_OK;
     }

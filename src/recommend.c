@@ -96,6 +96,40 @@ static void describe(rec_run *r, int id, rec_token *t)
         if (t->alt_id[k] >= 0) t->alt_p[k] = (float)(exp((double)(r->logits[t->alt_id[k]] - mx)) / z);
 }
 
+/* Copies s with every invalid UTF-8 sequence replaced by U+FFFD. */
+static char *utf8_sanitize(const char *s, size_t n, size_t *out_len)
+{
+    char *out = xmalloc(n * 3 + 1);
+    size_t o = 0;
+    for (size_t i = 0; i < n;) {
+        unsigned char c = (unsigned char)s[i];
+        size_t len = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+        int ok = len > 0 && i + len <= n;
+        for (size_t k = 1; ok && k < len; k++) ok = ((unsigned char)s[i + k] & 0xC0) == 0x80;
+        if (ok && len == 2) ok = c >= 0xC2;
+        if (ok && len == 3) {
+            unsigned char d = (unsigned char)s[i + 1];
+            ok = !(c == 0xE0 && d < 0xA0) && !(c == 0xED && d >= 0xA0);
+        }
+        if (ok && len == 4) {
+            unsigned char d = (unsigned char)s[i + 1];
+            ok = c <= 0xF4 && !(c == 0xF0 && d < 0x90) && !(c == 0xF4 && d >= 0x90);
+        }
+        if (ok) {
+            memcpy(out + o, s + i, len);
+            o += len;
+            i += len;
+        } else {
+            memcpy(out + o, "\xEF\xBF\xBD", 3);
+            o += 3;
+            i++;
+        }
+    }
+    out[o] = 0;
+    *out_len = o;
+    return out;
+}
+
 /* After the reasoning: cut it at the first </think>, append the separator,
  * re-tokenise, and feed only what differs from the cache. */
 static sidr_status bridge(rec_run *r)
@@ -111,7 +145,11 @@ static sidr_status bridge(rec_run *r)
     if (s) return s;
     len = reasoning_cut(text, len);
     text[len] = 0;
-    r->reasoning = text;
+    /* A sampled trace may end inside a UTF-8 character or hold stray bytes;
+     * like Hugging Face's decode, replace them with U+FFFD. */
+    r->reasoning = utf8_sanitize(text, len, &len);
+    free(text);
+    text = r->reasoning;
     size_t pl = strlen(r->prompt), cl = strlen(SIDR_THINK_CLOSE);
     char *full = xmalloc(pl + len + cl + 1);
     memcpy(full, r->prompt, pl);
@@ -141,13 +179,16 @@ sidr_status rec_step(rec_run *r)
     sidr_status s = SIDR_OK;
     double t0 = now_seconds();
     switch (r->phase) {
-    case REC_PREFILL:
-        s = sidr_forward(r->model, r->state, &r->kv, r->ids, r->n_ids, r->logits, SIDR_LOGITS_LAST);
+    case REC_PREFILL: {
+        /* In chunks, so a UI stays responsive during a long prompt. */
+        int n = r->n_ids - r->kv.len < REC_PREFILL_CHUNK ? r->n_ids - r->kv.len : REC_PREFILL_CHUNK;
+        s = sidr_forward(r->model, r->state, &r->kv, r->ids + r->kv.len, n, r->logits, SIDR_LOGITS_LAST);
         r->t_prefill += now_seconds() - t0;
+        if (s || r->kv.len < r->n_ids) return s;
         r->phase = r->set.think ? REC_REASONING : REC_BEAM;
-        if (!s && !r->set.think)
-            s = sidr_beam_begin(&r->bs, r->model, r->state, &r->kv, r->logits, &r->cat->trie, &r->bcfg);
+        if (!r->set.think) s = sidr_beam_begin(&r->bs, r->model, r->state, &r->kv, r->logits, &r->cat->trie, &r->bcfg);
         return s;
+    }
     case REC_REASONING: {
         int next = sidr_sampler_sample(&r->sampler, r->logits);
         if (!(r->n_gen & (r->n_gen - 1))) r->gen = xrealloc(r->gen, (size_t)(r->n_gen ? r->n_gen * 2 : 1) * sizeof *r->gen);

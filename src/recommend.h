@@ -27,6 +27,7 @@ void rec_settings_default(rec_settings *s);
 typedef enum { REC_PREFILL, REC_REASONING, REC_BRIDGE, REC_BEAM, REC_DONE } rec_phase;
 
 #define REC_TOP_ALT 5
+#define REC_PREFILL_CHUNK 64   /* prompt tokens per step */
 
 typedef struct {
     int id;

@@ -1,0 +1,93 @@
+#!/bin/sh
+# The embedded demo's recipe: world -> tokenizer -> SIDs -> align -> reason
+# -> rl -> eval, all with sidr itself, deterministic for a seed.
+#
+#   share/demo/recipe.sh [WORK]      (run from the build tree, or set SIDR)
+#
+# WORK (default demo-work) receives every intermediate model and log;
+# at the end the Stage-3 model and the evaluation data are copied into
+# share/demo/model and share/demo/data, and the evaluation table into
+# share/demo/eval.json and share/demo/eval.md.  Knobs (environment):
+#   SEED, USERS, ITEMS, VOCAB, ALIGN_STEPS, REASON_STEPS, RL_STEPS, EVAL_ROWS, THREADS
+set -eu
+HERE=$(cd "$(dirname "$0")" && pwd)
+SIDR=${SIDR:-$(pwd)/sidr}
+[ -x "$SIDR" ] || { echo "recipe: no sidr binary at $SIDR (set SIDR)" >&2; exit 2; }
+WORK=${1:-demo-work}
+SEED=${SEED:-42}
+USERS=${USERS:-1500}
+ITEMS=${ITEMS:-2000}
+VOCAB=${VOCAB:-3000}
+ALIGN_STEPS=${ALIGN_STEPS:-1500}
+REASON_STEPS=${REASON_STEPS:-500}
+RL_STEPS=${RL_STEPS:-40}
+EVAL_ROWS=${EVAL_ROWS:-300}
+THREADS=${THREADS:-}
+T=${THREADS:+--threads $THREADS}
+mkdir -p "$WORK"
+log() { printf '\n== %s  %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+start=$(date +%s)
+
+log "world"
+"$SIDR" demo build --out "$WORK/data" --seed "$SEED" --users "$USERS" --items "$ITEMS" --json >"$WORK/world.json"
+
+log "tokenizer"
+"$SIDR" tokenizer train --data "$WORK/data" --vocab "$VOCAB" --out "$WORK/tokenizer"
+
+log "model: Qwen3 layout, random weights, the world's SID tokens added"
+"$SIDR" model init --preset tiny --tokenizer "$WORK/tokenizer" --out "$WORK/base" --seed "$SEED" --dtype f32
+"$SIDR" model add-sids --model "$WORK/base" --data "$WORK/data" --out "$WORK/stage0" --seed "$SEED"
+
+log "stage 1: SID-language alignment"
+"$SIDR" train align --model "$WORK/stage0" --data "$WORK/data" --out "$WORK/stage1" $T \
+  --max-steps "$ALIGN_STEPS" --batch 16 --lr 1e-3 --warmup 0.03 --schedule cosine \
+  --eval-every 250 --eval-rows 128 --seed "$SEED" --load-best --dtype f32
+
+log "stage 2: reasoning activation"
+"$SIDR" train reason --model "$WORK/stage1" --data "$WORK/data" --out "$WORK/stage2" $T \
+  --max-steps "$REASON_STEPS" --batch 8 --lr 5e-4 --warmup 0.05 --schedule cosine \
+  --eval-every 250 --eval-rows 64 --eval-gen 16 --max-new 256 --seed "$SEED" --dtype f32
+
+log "stage 3: GRPO"
+"$SIDR" train rl --model "$WORK/stage2" --data "$WORK/data" --out "$WORK/stage3" $T \
+  --max-steps "$RL_STEPS" --prompts 8 --group 8 --lr 2e-5 --max-new 256 --seed "$SEED" \
+  --eval-every 20 --eval-gen 32 --dtype bf16
+
+log "evaluation on the first $EVAL_ROWS test rows"
+"$SIDR" eval --model "$WORK/stage1" --data "$WORK/data" --no-think --limit "$EVAL_ROWS" --json "$WORK/eval-stage1.json" $T
+"$SIDR" eval --model "$WORK/stage2" --data "$WORK/data" --think --max-reasoning 256 --limit "$EVAL_ROWS" --json "$WORK/eval-stage2.json" $T
+"$SIDR" eval --model "$WORK/stage3" --data "$WORK/data" --think --max-reasoning 256 --limit "$EVAL_ROWS" --json "$WORK/eval-stage3.json" $T
+
+log "installing into $HERE"
+rm -rf "$HERE/model.new" "$HERE/data.new"
+mkdir -p "$HERE/model.new" "$HERE/data.new/index" "$HERE/data.new/info"
+cp "$WORK/stage3/config.json" "$WORK/stage3/model.safetensors" "$WORK/stage3/tokenizer.json" \
+   "$WORK/stage3/tokenizer_config.json" "$HERE/model.new/"
+[ -f "$WORK/stage3/generation_config.json" ] && cp "$WORK/stage3/generation_config.json" "$HERE/model.new/"
+# The explorer needs the catalogue, the SIDs, the codebooks and the rows it
+# shows; the train split and the per-sample texts are rebuilt by this recipe.
+cp -R "$WORK/data/valid" "$WORK/data/test" "$HERE/data.new/"
+cp "$WORK/data/info/"* "$HERE/data.new/info/"
+for f in "$WORK/data/index/"*; do
+  case "$f" in *integrated_narrative*) ;; *) cp "$f" "$HERE/data.new/index/" ;; esac
+done
+rm -rf "$HERE/model" "$HERE/data"
+mv "$HERE/model.new" "$HERE/model"
+mv "$HERE/data.new" "$HERE/data"
+# The evaluation table (popularity from the world's own baseline).
+metric() { grep "\"$2\":" "$1" | head -1 | sed 's/.*: *//; s/,$//'; }
+{
+  echo "| model | mode | HR@1 | HR@5 | HR@10 | NDCG@5 | NDCG@10 | invalid SID | reasoning tokens |"
+  echo "|---|---|---|---|---|---|---|---|---|"
+  pop_hr=$(sed 's/.*"popularity":{"hr":\([0-9.]*\),"ndcg":\([0-9.]*\)}.*/\1/' "$WORK/world.json")
+  pop_ndcg=$(sed 's/.*"popularity":{"hr":\([0-9.]*\),"ndcg":\([0-9.]*\)}.*/\2/' "$WORK/world.json")
+  echo "| popularity (all test rows) | - | - | - | $pop_hr | - | $pop_ndcg | 0 | - |"
+  for st in 1:no-think 2:think 3:think; do
+    n=${st%%:*} mode=${st#*:} f="$WORK/eval-stage$n.json"
+    printf '| Stage %s | %s | %.4f | %.4f | %.4f | %.4f | %.4f | %.4f | %.1f |\n' "$n" "$mode" \
+      "$(metric "$f" HR@1)" "$(metric "$f" HR@5)" "$(metric "$f" HR@10)" "$(metric "$f" NDCG@5)" \
+      "$(metric "$f" NDCG@10)" "$(metric "$f" invalid_sid_rate)" "$(metric "$f" mean_reasoning_tokens)"
+  done
+} >"$HERE/eval.md"
+cat "$HERE/eval.md"
+log "done in $(( $(date +%s) - start )) s"

@@ -1,0 +1,158 @@
+#!/bin/sh
+# The explorer on a real terminal: tmux runs sidr in a pane, send-keys types,
+# capture-pane reads the screen back.  Covers start-up, a streamed run, keys
+# handled while the engine decodes, Esc cancel and a following run, the
+# readline command line and its saved history, help, search, KEY_RESIZE
+# (bigger, too small, back), mouse clicks, colours versus NO_COLOR, q, and
+# `sidr` alone opening the explorer on the demo.  Skips when tmux is absent
+# (./quickstart installs it).  Emits TAP.
+SIDR=${SIDR:-./sidr}
+TESTDIR=${SIDR_TESTDIR:-tests}
+if ! command -v tmux >/dev/null 2>&1; then
+  echo "1..0 # SKIP tmux is not installed (./quickstart installs it for make check)"
+  exit 0
+fi
+. "$TESTDIR/ui_lib.sh"
+TMP=$(mktemp -d)
+SOCK=sidr-test-$$
+T="tmux -L $SOCK -f /dev/null"
+trap '$T kill-server >/dev/null 2>&1; rm -rf "$TMP"' EXIT
+n=0
+ok() { n=$((n + 1)); echo "ok $n - $1"; }
+nok() { n=$((n + 1)); echo "not ok $n - $1"; }
+skip() { n=$((n + 1)); echo "ok $n # SKIP $1"; }
+
+if ! ui_build_model "$TMP"; then
+  echo "not ok 1 - build the tiny model"; echo "1..1"; exit 1
+fi
+abs() { (cd "$(dirname "$1")" && echo "$(pwd)/$(basename "$1")"); }
+SIDR_ABS=$(abs "$SIDR")
+DATA=$(abs "$TESTDIR/fixtures/data/minionerec")
+M=$TMP/model
+ENVS="HOME=$TMP XDG_CONFIG_HOME=$TMP/config XDG_STATE_HOME=$TMP/state LANG=C.UTF-8 LC_ALL=C.UTF-8 TERM=xterm-256color"
+
+# start NAME WxH EXTRA_ENV ARGS...: the command's exit status is printed after it ends
+start() {
+  name=$1 size=$2 extra=$3
+  shift 3
+  $T new-session -d -s "$name" -x "${size%x*}" -y "${size#*x}" \
+    "env $ENVS $extra $SIDR_ABS $*; echo EXITED \$?; sleep 60"
+}
+screen() { $T capture-pane -p -t "$1"; }
+# wait_for NAME TEXT [SECONDS]: polls the screen for TEXT
+wait_for() {
+  i=0 limit=$((${3:-10} * 10))
+  while [ $i -lt $limit ]; do
+    screen "$1" | grep -qF -- "$2" && return 0
+    sleep 0.1
+    i=$((i + 1))
+  done
+  echo "# waited for '$2'; the screen:"; screen "$1" | sed 's/^/# /'
+  return 1
+}
+keys() { s=$1; shift; $T send-keys -t "$s" "$@"; }
+check() { # NAME SESSION TEXT [SECONDS]
+  if wait_for "$2" "$3" "$4"; then ok "$1"; else nok "$1"; fi
+}
+
+EXPLORE="explore --model $M --data $DATA --max-reasoning 40 --beams 4"
+start s1 80x24 "" "$EXPLORE"
+check "the explorer starts in a tmux pane at 80x24" s1 "1 Users"
+screen s1 >"$TMP/screen"
+[ "$(wc -l <"$TMP/screen")" -eq 24 ] && grep -qF "Café Thermometer – 日本製" "$TMP/screen" \
+  && ok "24 rows drawn, UTF-8 titles intact" || nok "24 rows drawn, UTF-8 titles intact"
+keys s1 Enter
+check "Enter streams a run to its end: hit at rank 3" s1 "hit @3"
+screen s1 | grep -q "3★<a_2><b_11><c_5>" && ok "the Beam pane marks the target in the top-K" || nok "the Beam pane marks the target in the top-K"
+keys s1 '?'
+check "? opens the help generated from the key table" s1 "sidr explorer: keys and commands"
+keys s1 q
+check "q closes the help first" s1 "1 Users"
+keys s1 / u3 Enter
+check "/ searches the Users pane" s1 "Users 3/4"
+keys s1 : 'beams 3' Enter
+check ":beams 3 through readline changes the settings" s1 "B3"
+keys s1 C-l
+check "Ctrl-L redraws" s1 "1 Users"
+
+# keys between engine steps: a long run, help opened and closed while it decodes, then Esc
+keys s1 : 'maxtok 20000' Enter
+keys s1 r
+check "a long run streams" s1 "reasoning "
+keys s1 '?'
+if wait_for s1 "sidr explorer: keys and commands" 3 && screen s1 | grep -q "reasoning [0-9]*/20000"; then
+  ok "keys are handled while the engine decodes (help opens mid-run)"
+else nok "keys are handled while the engine decodes (help opens mid-run)"; fi
+keys s1 q
+keys s1 p
+check "p pauses the run" s1 "paused reasoning"
+keys s1 s
+check "s steps while paused" s1 "paused after one step"
+keys s1 Escape
+check "Esc cancels mid-reasoning" s1 "cancelled during the reasoning"
+keys s1 : 'maxtok 40' Enter
+keys s1 r
+check "a run after the cancel completes" s1 "hit @3" 20
+
+# resize
+if $T resize-window -t s1 -x 100 -y 30 >/dev/null 2>&1; then
+  check "KEY_RESIZE redraws at 100x30 (the brand column appears)" s1 "Taylor"
+  $T resize-window -t s1 -x 50 -y 12
+  check "a terminal below 60x16 says it is too small" s1 "Terminal too small: 50x12"
+  $T resize-window -t s1 -x 80 -y 24
+  check "growing it back restores the panes" s1 "1 Users"
+else
+  skip "tmux resize-window unavailable (tmux < 2.9)"
+fi
+
+# mouse: SGR (1006) clicks, as xterm-256color's terminfo declares, on U5's
+# row (screen row 5, column 2): the first selects, the second opens
+click() { printf '\033[<0;%d;%dM\033[<0;%d;%dm' $(($2 + 1)) $(($1 + 1)) $(($2 + 1)) $(($1 + 1)); }
+keys s1 1
+$T send-keys -t s1 -l "$(click 5 2)"
+sleep 0.3
+$T send-keys -t s1 -l "$(click 5 2)"
+check "mouse clicks select and open a user" s1 "History U5" 3
+# the wheel: a click on U1's row, then the wheel down over Users moves 3 lines
+$T send-keys -t s1 -l "$(click 2 2)"
+check "a click moves the Users cursor" s1 "Users 1/4" 3
+$T send-keys -t s1 -l "$(printf '\033[<65;3;4M')"
+check "the mouse wheel scrolls the pane under it" s1 "Users 4/4" 3
+
+# colours: SGR colour codes with colours, none with NO_COLOR
+$T capture-pane -e -p -t s1 >"$TMP/colour"
+grep -q "$(printf '\033')\[[0-9;]*3[0-7]m\|38;5;" "$TMP/colour" && ok "colours are drawn by default" || nok "colours are drawn by default"
+start s2 80x24 "NO_COLOR=1" "$EXPLORE"
+if wait_for s2 "1 Users"; then
+  $T capture-pane -e -p -t s2 >"$TMP/mono"
+  if grep -q "$(printf '\033')\[[0-9;]*3[0-7]m\|38;5;\|4[0-7]m" "$TMP/mono"; then nok "NO_COLOR draws without colours"
+  else ok "NO_COLOR draws without colours (attributes only)"; fi
+else nok "NO_COLOR session starts"; fi
+keys s2 q
+check "q quits with status 0" s2 "EXITED 0"
+
+keys s1 q
+check "the first session quits too" s1 "EXITED 0"
+grep -qx "beams 3" "$TMP/state/sidr/history" 2>/dev/null && ok "the command history is saved in \$XDG_STATE_HOME/sidr/history" \
+  || nok "the command history is saved in \$XDG_STATE_HOME/sidr/history"
+
+# SIGTERM: the loop ends, the terminal is restored, status 0
+start s5 80x24 "" "$EXPLORE"
+if wait_for s5 "1 Users"; then
+  pid=$(pgrep -P "$($T display -p -t s5 '#{pane_pid}')" | head -1)
+  [ -n "$pid" ] && kill -TERM "$pid"
+  check "SIGTERM ends the explorer cleanly" s5 "EXITED 0"
+else nok "SIGTERM ends the explorer cleanly"; fi
+
+# `sidr` alone opens the explorer when the demo is installed (here: a fake share/)
+mkdir -p "$TMP/share/demo"
+ln -s "$M" "$TMP/share/demo/model"
+ln -s "$DATA" "$TMP/share/demo/data"
+start s3 80x24 "SIDR_SHARE=$TMP/share" ""
+check "sidr with no arguments opens the explorer on the demo" s3 "1 Users"
+keys s3 q
+check "and quits" s3 "EXITED 0"
+start s4 80x24 "SIDR_SHARE=$TMP/nothing" ""
+check "without the demo, sidr alone prints the usage" s4 "alone opens the explorer on the embedded demo"
+
+echo "1..$n"

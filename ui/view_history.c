@@ -1,0 +1,203 @@
+/* History: the current user's items in order (position, SID tokens coloured
+ * by level, title, brand), the target at the end; after a run, how much the
+ * decision leaned on each item.  The engine exposes no attention weights, so
+ * the pane shows an honest proxy and says so: how often the reasoning trace
+ * names the item's SID ("trace": full mentions, +partial prefix mentions),
+ * and how many leading levels it shares with the top beam ("#1"). */
+#include <stdio.h>
+#include <string.h>
+
+#include "app.h"
+
+static int n_items(app *a)
+{
+    const sidr_sample *row = app_cur_sample(a);
+    return row ? row->n_hist : 0;
+}
+
+static int n_lines(app *a, view *v)
+{
+    const sidr_sample *row = app_cur_sample(a);
+    return row ? row->n_hist + 2 : 1;
+}
+
+static int n_fixed(app *a, view *v)
+{
+    return app_cur_sample(a) ? 1 : 0;
+}
+
+/* The item shown on line i (1..n_hist: history, n_hist+1: target), -1. */
+static int item_of_line(app *a, int i)
+{
+    const sidr_sample *row = app_cur_sample(a);
+    if (!row || i < 1) return -1;
+    if (i <= row->n_hist) return row->hist[i - 1];
+    if (i == row->n_hist + 1) return row->target;
+    return -1;
+}
+
+static int has_run(app *a)
+{
+    return a->rstate != RUN_NONE && a->run_user == a->cur_user && a->run_split == a->cur_split && a->run_row == a->cur_row;
+}
+
+/* Trace mentions of an item's SID: full and partial (a proper prefix from <a_>). */
+static void mentions_of(app *a, const sidr_item *it, int *full, int *part)
+{
+    *full = *part = 0;
+    for (int m = 0; m < a->n_mentions; m++) {
+        const mention *x = &a->mentions[m];
+        if (x->from_level != 0 || x->n_tok > it->n_levels) continue;
+        int same = 1;
+        for (int l = 0; l < x->n_tok && same; l++) same = x->codes[l] == it->code[l];
+        if (!same) continue;
+        if (x->n_tok == it->n_levels) (*full)++;
+        else if (x->n_tok >= 2) (*part)++;
+    }
+}
+
+static int shared_with_top(app *a, const sidr_item *it)
+{
+    if (a->rstate != RUN_DONE || !a->run.bs.n_hyps) return -1;
+    const sidr_beam *b = &a->run.bs.hyps[0];
+    int k = 0;
+    while (k < it->n_levels && k < b->n_tokens) {
+        int id = b->tokens[k];
+        if (id < 0 || id >= a->n_vocab || a->tok_level[id] != k || a->tok_code[id] != it->code[k]) break;
+        k++;
+    }
+    return k;
+}
+
+static void line(app *a, view *v, int i, int width, tline *t)
+{
+    const sidr_sample *row = app_cur_sample(a);
+    if (!row) {
+        t->selectable = 0;
+        tline_add(t, ST_DIM, -1, 0, "%s", " No user open: Space or Enter in Users, or :user ID");
+        return;
+    }
+    int sidw = a->sid_width;
+    int brand_w = width >= 90 ? 18 : width >= 70 ? 12 : 0;
+    int run = has_run(a) && a->run.set.think;
+    int proxy_w = run ? 6 : 0, top_w = has_run(a) && a->rstate == RUN_DONE ? 4 : 0;
+    if (i == 0) {
+        t->selectable = 0;
+        tline_add(t, ST_HEADER, 3, SPAN_RIGHT, "%s", "#");
+        tline_add(t, ST_HEADER, 1, 0, "%s", "");
+        tline_add(t, ST_HEADER, sidw + 1, 0, "%s", "SID");
+        tline_add(t, ST_HEADER, -1, 0, "%s", "title");
+        if (brand_w) tline_add(t, ST_HEADER, brand_w, 0, " %s", "brand");
+        if (proxy_w) tline_add(t, ST_HEADER, proxy_w, SPAN_RIGHT, "%s", "trace");
+        if (top_w) tline_add(t, ST_HEADER, top_w, SPAN_RIGHT, "%s", "#1");
+        return;
+    }
+    int item = item_of_line(a, i);
+    if (item < 0) return;
+    const sidr_item *it = &a->ss.ds.items[item];
+    int target = i == row->n_hist + 1;
+    t->tag = item;
+    if (target) tline_add(t, ST_TARGET, 3, SPAN_RIGHT, "%s", a->scr.ascii ? "=>" : "\xE2\x86\x92");
+    else tline_add(t, ST_NUMBER, 3, SPAN_RIGHT, "%d", i);
+    tline_add(t, ST_NORMAL, 1, 0, "%s", "");
+    int focused = a->focus == v->id && i == v->sel;
+    if (it->sid && it->n_levels > 0) {
+        int used = 0;
+        for (int l = 0; l < it->n_levels; l++) {
+            char tok[32];
+            sid_token_str(l, it->code[l], tok, sizeof tok);
+            int fl = focused && l == v->col ? CF_CURSOR << SPAN_CELL_SHIFT : 0;
+            tline_add(t, ST_LEVEL(l), 0, fl, "%s", tok);
+            used += (int)strlen(tok);
+        }
+        tline_add(t, ST_NORMAL, sidw + 1 - used > 0 ? sidw + 1 - used : 1, 0, "%s", "");
+    } else tline_add(t, ST_DIM, sidw + 1, 0, "%s", "(no SID)");
+    tline_add(t, target ? ST_TARGET : ST_NORMAL, -1, 0, "%s", it->title[0] ? it->title : it->id);
+    if (brand_w) tline_add(t, ST_DIM, brand_w, SPAN_ELLIPSIS, " %s", it->brand ? it->brand : "");
+    if (proxy_w) {
+        int full, part;
+        mentions_of(a, it, &full, &part);
+        if (!full && !part) tline_add(t, ST_DIM, proxy_w, SPAN_RIGHT, "%s", a->scr.ascii ? "." : "\xC2\xB7");
+        else if (part) tline_add(t, ST_BAR, proxy_w, SPAN_RIGHT, "%d+%d", full, part);
+        else tline_add(t, ST_BAR, proxy_w, SPAN_RIGHT, "%d", full);
+    }
+    if (top_w) {
+        int k = it->sid ? shared_with_top(a, it) : 0;
+        char s[8] = "";
+        int m = k < 0 ? 0 : k < 6 ? k : 6;
+        for (int l = 0; l < m; l++) s[l] = (char)('a' + l);
+        s[m] = 0;
+        tline_add(t, k == it->n_levels ? ST_HIT : k ? ST_NORMAL : ST_DIM, top_w, SPAN_RIGHT, "%s", k ? s : "-");
+    }
+}
+
+static void selected(app *a, view *v)
+{
+    int item = item_of_line(a, v->sel);
+    if (item < 0) return;
+    const sidr_item *it = &a->ss.ds.items[item];
+    if (v->col >= it->n_levels) v->col = it->n_levels > 0 ? it->n_levels - 1 : 0;
+    app_select_item(a, item, v->col);
+}
+
+static int key(app *a, view *v, ui_action act)
+{
+    if (act == A_MOVE_LEFT || act == A_MOVE_RIGHT) {
+        int L = a->ss.ds.sid_levels > 0 ? a->ss.ds.sid_levels : 1;
+        v->col += act == A_MOVE_RIGHT ? 1 : -1;
+        if (v->col < 0) v->col = 0;
+        if (v->col >= L) v->col = L - 1;
+        selected(a, v);
+        a->dirty = 1;
+        return 1;
+    }
+    if (act == A_CODEBOOK) selected(a, v);
+    return 0;
+}
+
+static void title(app *a, view *v, char *buf, size_t cap)
+{
+    const sidr_sample *row = app_cur_sample(a);
+    if (!row) { buf[0] = 0; return; }
+    int n = snprintf(buf, cap, "%s %s:%d %d item%s", a->ss.ds.users[a->cur_user].id, sidr_split_name((sidr_split_id)a->cur_split),
+                     a->cur_row, n_items(a), n_items(a) == 1 ? "" : "s");
+    if (has_run(a) && a->run.set.think && n > 0 && (size_t)n < cap)
+        snprintf(buf + n, cap - n, "  trace = SID mentions in the reasoning (a proxy, not attention)");
+}
+
+static void click(app *a, view *v, int row, int col)
+{
+    int fixed = n_fixed(a, v);
+    int i = row < fixed ? row : v->top + row - fixed;
+    if (i < fixed || i >= n_lines(a, v)) return;
+    v->sel = i;
+    /* a click on a SID token picks its level */
+    if (col >= 4 && col < 4 + a->sid_width) {
+        int item = item_of_line(a, i);
+        if (item >= 0) {
+            const sidr_item *it = &a->ss.ds.items[item];
+            int x = 4;
+            for (int l = 0; l < it->n_levels; l++) {
+                char tok[32];
+                sid_token_str(l, it->code[l], tok, sizeof tok);
+                int w = (int)strlen(tok);
+                if (col >= x && col < x + w) v->col = l;
+                x += w;
+            }
+        }
+    }
+    selected(a, v);
+    a->dirty = 1;
+}
+
+const view_ops view_history_ops = {
+    .name = "History",
+    .scope = SC_HISTORY,
+    .n_lines = n_lines,
+    .n_fixed = n_fixed,
+    .line = line,
+    .key = key,
+    .selected = selected,
+    .title = title,
+    .click = click,
+};

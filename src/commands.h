@@ -19,6 +19,7 @@ int cmd_sids(int argc, char **argv);
 int cmd_explore(int argc, char **argv);
 /* 1 when the embedded demo (share/demo) is installed; prints nothing. */
 int explore_demo_available(void);
+int cmd_train(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
 
 #endif

@@ -29,6 +29,7 @@ static const command commands[] = {
     { "tokenizer", cmd_tokenizer, "train --data DIR --vocab N --out DIR", "train a byte-level BPE tokenizer on a dataset's text" },
     { "model", cmd_model, "init|add-sids [options]", "make a random model folder, or add a dataset's SID tokens to a model" },
     { "bench", cmd_bench, "[--model DIR] [options]", "prefill and decode speed against the memory-bandwidth bound" },
+    { "train", cmd_train, "align|reason|rl --model DIR --data DIR --out DIR [options]", "train a model: SID-language alignment, reasoning activation, GRPO" },
     { "sids", cmd_sids, "build|stats --data DIR [options]", "build Semantic IDs (embeddings + residual k-means), or their statistics" },
     { "demo", cmd_demo, "build [--out DIR] [--seed S] [--items N] [--users N] [--json]", "generate the demo world: a store, users with latent intents, SIDs, enriched texts" },
 };

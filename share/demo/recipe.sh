@@ -8,7 +8,9 @@
 # at the end the Stage-3 model and the evaluation data are copied into
 # share/demo/model and share/demo/data, and the evaluation table into
 # share/demo/eval.json and share/demo/eval.md.  Knobs (environment):
-#   SEED, USERS, ITEMS, VOCAB, ALIGN_STEPS, REASON_STEPS, RL_STEPS, EVAL_ROWS, THREADS
+#   SEED, USERS, ITEMS, VOCAB, ALIGN_STEPS, REASON_STEPS, RL_STEPS, RL_LR,
+#   EVAL_ROWS (default: the whole test split), THREADS, and FROM=world|align|reason|rl|eval
+#   to start at a later stage when WORK already holds the earlier ones.
 set -eu
 HERE=$(cd "$(dirname "$0")" && pwd)
 SIDR=${SIDR:-$(pwd)/sidr}
@@ -20,14 +22,27 @@ ITEMS=${ITEMS:-2000}
 VOCAB=${VOCAB:-3000}
 ALIGN_STEPS=${ALIGN_STEPS:-1500}
 REASON_STEPS=${REASON_STEPS:-500}
-RL_STEPS=${RL_STEPS:-40}
-EVAL_ROWS=${EVAL_ROWS:-300}
+RL_STEPS=${RL_STEPS:-120}
+RL_LR=${RL_LR:-2e-4}
+EVAL_ROWS=${EVAL_ROWS:-}
+FROM=${FROM:-world}
+L=${EVAL_ROWS:+--limit $EVAL_ROWS}
 THREADS=${THREADS:-}
 T=${THREADS:+--threads $THREADS}
 mkdir -p "$WORK"
 log() { printf '\n== %s  %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+# stage NAME: true when the recipe should run stage NAME (FROM skips the earlier ones)
+order="world align reason rl eval"
+stage() {
+  for s in $order; do
+    [ "$s" = "$FROM" ] && return 0
+    [ "$s" = "$1" ] && return 1
+  done
+  return 1
+}
 start=$(date +%s)
 
+if stage world; then
 log "world"
 "$SIDR" demo build --out "$WORK/data" --seed "$SEED" --users "$USERS" --items "$ITEMS" --json >"$WORK/world.json"
 
@@ -37,26 +52,34 @@ log "tokenizer"
 log "model: Qwen3 layout, random weights, the world's SID tokens added"
 "$SIDR" model init --preset tiny --tokenizer "$WORK/tokenizer" --out "$WORK/base" --seed "$SEED" --dtype f32
 "$SIDR" model add-sids --model "$WORK/base" --data "$WORK/data" --out "$WORK/stage0" --seed "$SEED"
+fi
 
+if stage align; then
 log "stage 1: SID-language alignment"
 "$SIDR" train align --model "$WORK/stage0" --data "$WORK/data" --out "$WORK/stage1" $T \
   --max-steps "$ALIGN_STEPS" --batch 16 --lr 1e-3 --warmup 0.03 --schedule cosine \
   --eval-every 250 --eval-rows 128 --seed "$SEED" --load-best --dtype f32
+fi
 
+if stage reason; then
 log "stage 2: reasoning activation"
 "$SIDR" train reason --model "$WORK/stage1" --data "$WORK/data" --out "$WORK/stage2" $T \
   --max-steps "$REASON_STEPS" --batch 8 --lr 5e-4 --warmup 0.05 --schedule cosine \
   --eval-every 250 --eval-rows 64 --eval-gen 16 --max-new 256 --seed "$SEED" --dtype f32
+fi
 
+if stage rl; then
 log "stage 3: GRPO"
+rm -rf "$WORK/stage3"
 "$SIDR" train rl --model "$WORK/stage2" --data "$WORK/data" --out "$WORK/stage3" $T \
-  --max-steps "$RL_STEPS" --prompts 8 --group 8 --lr 2e-5 --max-new 256 --seed "$SEED" \
+  --max-steps "$RL_STEPS" --prompts 8 --group 8 --lr "$RL_LR" --max-new 256 --seed "$SEED" \
   --eval-every 20 --eval-gen 32 --dtype bf16
+fi
 
-log "evaluation on the first $EVAL_ROWS test rows"
-"$SIDR" eval --model "$WORK/stage1" --data "$WORK/data" --no-think --limit "$EVAL_ROWS" --json "$WORK/eval-stage1.json" $T
-"$SIDR" eval --model "$WORK/stage2" --data "$WORK/data" --think --max-reasoning 256 --limit "$EVAL_ROWS" --json "$WORK/eval-stage2.json" $T
-"$SIDR" eval --model "$WORK/stage3" --data "$WORK/data" --think --max-reasoning 256 --limit "$EVAL_ROWS" --json "$WORK/eval-stage3.json" $T
+log "evaluation on the test split${EVAL_ROWS:+ (first $EVAL_ROWS rows)}"
+"$SIDR" eval --model "$WORK/stage1" --data "$WORK/data" --no-think $L --json "$WORK/eval-stage1.json" $T
+"$SIDR" eval --model "$WORK/stage2" --data "$WORK/data" --think --max-reasoning 256 $L --json "$WORK/eval-stage2.json" $T
+"$SIDR" eval --model "$WORK/stage3" --data "$WORK/data" --think --max-reasoning 256 $L --json "$WORK/eval-stage3.json" $T
 
 log "installing into $HERE"
 rm -rf "$HERE/model.new" "$HERE/data.new"
@@ -81,7 +104,7 @@ metric() { grep "\"$2\":" "$1" | head -1 | sed 's/.*: *//; s/,$//'; }
   echo "|---|---|---|---|---|---|---|---|---|"
   pop_hr=$(sed 's/.*"popularity":{"hr":\([0-9.]*\),"ndcg":\([0-9.]*\)}.*/\1/' "$WORK/world.json")
   pop_ndcg=$(sed 's/.*"popularity":{"hr":\([0-9.]*\),"ndcg":\([0-9.]*\)}.*/\2/' "$WORK/world.json")
-  echo "| popularity (all test rows) | - | - | - | $pop_hr | - | $pop_ndcg | 0 | - |"
+  echo "| popularity | - | - | - | $pop_hr | - | $pop_ndcg | 0 | - |"
   for st in 1:no-think 2:think 3:think; do
     n=${st%%:*} mode=${st#*:} f="$WORK/eval-stage$n.json"
     printf '| Stage %s | %s | %.4f | %.4f | %.4f | %.4f | %.4f | %.4f | %.1f |\n' "$n" "$mode" \

@@ -8,7 +8,9 @@
 # at the end the Stage-3 model and the evaluation data are copied into
 # share/demo/model and share/demo/data, and the evaluation table into
 # share/demo/eval.json and share/demo/eval.md.  Knobs (environment):
-#   SEED, USERS, ITEMS, VOCAB, ALIGN_STEPS, REASON_STEPS, RL_STEPS, RL_LR,
+#   SEED, USERS, ITEMS, VOCAB, CODES, MODEL_ARGS, ALIGN_STEPS, ALIGN_LR, REASON_STEPS,
+#   REASON_LR, RL_STEPS, RL_LR, RL_PROMPTS, RL_GROUP, MAX_NEW, DEST (where to install;
+#   default this folder), QUIET,
 #   EVAL_ROWS (default: the whole test split), THREADS, and FROM=world|align|reason|rl|eval
 #   to start at a later stage when WORK already holds the earlier ones.
 set -eu
@@ -22,8 +24,17 @@ ITEMS=${ITEMS:-2000}
 VOCAB=${VOCAB:-3000}
 ALIGN_STEPS=${ALIGN_STEPS:-1500}
 REASON_STEPS=${REASON_STEPS:-500}
-RL_STEPS=${RL_STEPS:-120}
+RL_STEPS=${RL_STEPS:-50}
 RL_LR=${RL_LR:-2e-4}
+RL_PROMPTS=${RL_PROMPTS:-8}
+RL_GROUP=${RL_GROUP:-8}
+ALIGN_LR=${ALIGN_LR:-1e-3}
+REASON_LR=${REASON_LR:-5e-4}
+CODES=${CODES:-64}
+MODEL_ARGS=${MODEL_ARGS:-}
+MAX_NEW=${MAX_NEW:-256}
+DEST=${DEST:-$HERE}
+Q=${QUIET:+--quiet}
 EVAL_ROWS=${EVAL_ROWS:-}
 FROM=${FROM:-world}
 L=${EVAL_ROWS:+--limit $EVAL_ROWS}
@@ -44,59 +55,59 @@ start=$(date +%s)
 
 if stage world; then
 log "world"
-"$SIDR" demo build --out "$WORK/data" --seed "$SEED" --users "$USERS" --items "$ITEMS" --json >"$WORK/world.json"
+"$SIDR" demo build --out "$WORK/data" --seed "$SEED" --users "$USERS" --items "$ITEMS" --codes "$CODES" --json $Q >"$WORK/world.json"
 
 log "tokenizer"
 "$SIDR" tokenizer train --data "$WORK/data" --vocab "$VOCAB" --out "$WORK/tokenizer"
 
 log "model: Qwen3 layout, random weights, the world's SID tokens added"
-"$SIDR" model init --preset tiny --tokenizer "$WORK/tokenizer" --out "$WORK/base" --seed "$SEED" --dtype f32
+"$SIDR" model init --preset tiny $MODEL_ARGS --tokenizer "$WORK/tokenizer" --out "$WORK/base" --seed "$SEED" --dtype f32
 "$SIDR" model add-sids --model "$WORK/base" --data "$WORK/data" --out "$WORK/stage0" --seed "$SEED"
 fi
 
 if stage align; then
 log "stage 1: SID-language alignment"
 "$SIDR" train align --model "$WORK/stage0" --data "$WORK/data" --out "$WORK/stage1" $T \
-  --max-steps "$ALIGN_STEPS" --batch 16 --lr 1e-3 --warmup 0.03 --schedule cosine \
-  --eval-every 250 --eval-rows 128 --seed "$SEED" --load-best --dtype f32
+  --max-steps "$ALIGN_STEPS" --batch 16 --lr "$ALIGN_LR" --warmup 0.03 --schedule cosine \
+  --eval-every 250 --eval-rows 128 --seed "$SEED" --load-best --dtype f32 $Q
 fi
 
 if stage reason; then
 log "stage 2: reasoning activation"
 "$SIDR" train reason --model "$WORK/stage1" --data "$WORK/data" --out "$WORK/stage2" $T \
-  --max-steps "$REASON_STEPS" --batch 8 --lr 5e-4 --warmup 0.05 --schedule cosine \
-  --eval-every 250 --eval-rows 64 --eval-gen 16 --max-new 256 --seed "$SEED" --dtype f32
+  --max-steps "$REASON_STEPS" --batch 8 --lr "$REASON_LR" --warmup 0.05 --schedule cosine \
+  --eval-every 250 --eval-rows 64 --eval-gen 16 --max-new "$MAX_NEW" --seed "$SEED" --dtype f32 $Q
 fi
 
 if stage rl; then
 log "stage 3: GRPO"
 rm -rf "$WORK/stage3"
 "$SIDR" train rl --model "$WORK/stage2" --data "$WORK/data" --out "$WORK/stage3" $T \
-  --max-steps "$RL_STEPS" --prompts 8 --group 8 --lr "$RL_LR" --max-new 256 --seed "$SEED" \
-  --eval-every 20 --eval-gen 32 --dtype bf16
+  --max-steps "$RL_STEPS" --prompts "$RL_PROMPTS" --group "$RL_GROUP" --lr "$RL_LR" --max-new "$MAX_NEW" \
+  --seed "$SEED" --eval-every 20 --eval-gen 32 --dtype bf16 $Q
 fi
 
 log "evaluation on the test split${EVAL_ROWS:+ (first $EVAL_ROWS rows)}"
-"$SIDR" eval --model "$WORK/stage1" --data "$WORK/data" --no-think $L --json "$WORK/eval-stage1.json" $T
-"$SIDR" eval --model "$WORK/stage2" --data "$WORK/data" --think --max-reasoning 256 $L --json "$WORK/eval-stage2.json" $T
-"$SIDR" eval --model "$WORK/stage3" --data "$WORK/data" --think --max-reasoning 256 $L --json "$WORK/eval-stage3.json" $T
+"$SIDR" eval --model "$WORK/stage1" --data "$WORK/data" --no-think $L --json "$WORK/eval-stage1.json" $T 2>/dev/null
+"$SIDR" eval --model "$WORK/stage2" --data "$WORK/data" --think --max-reasoning "$MAX_NEW" $L --json "$WORK/eval-stage2.json" $T 2>/dev/null
+"$SIDR" eval --model "$WORK/stage3" --data "$WORK/data" --think --max-reasoning "$MAX_NEW" $L --json "$WORK/eval-stage3.json" $T 2>/dev/null
 
-log "installing into $HERE"
-rm -rf "$HERE/model.new" "$HERE/data.new"
-mkdir -p "$HERE/model.new" "$HERE/data.new/index" "$HERE/data.new/info"
+log "installing into $DEST"
+rm -rf "$DEST/model.new" "$DEST/data.new"
+mkdir -p "$DEST/model.new" "$DEST/data.new/index" "$DEST/data.new/info"
 cp "$WORK/stage3/config.json" "$WORK/stage3/model.safetensors" "$WORK/stage3/tokenizer.json" \
-   "$WORK/stage3/tokenizer_config.json" "$HERE/model.new/"
-[ -f "$WORK/stage3/generation_config.json" ] && cp "$WORK/stage3/generation_config.json" "$HERE/model.new/"
+   "$WORK/stage3/tokenizer_config.json" "$DEST/model.new/"
+[ -f "$WORK/stage3/generation_config.json" ] && cp "$WORK/stage3/generation_config.json" "$DEST/model.new/"
 # The explorer needs the catalogue, the SIDs, the codebooks and the rows it
 # shows; the train split and the per-sample texts are rebuilt by this recipe.
-cp -R "$WORK/data/valid" "$WORK/data/test" "$HERE/data.new/"
-cp "$WORK/data/info/"* "$HERE/data.new/info/"
+cp -R "$WORK/data/valid" "$WORK/data/test" "$DEST/data.new/"
+cp "$WORK/data/info/"* "$DEST/data.new/info/"
 for f in "$WORK/data/index/"*; do
-  case "$f" in *integrated_narrative*) ;; *) cp "$f" "$HERE/data.new/index/" ;; esac
+  case "$f" in *integrated_narrative*) ;; *) cp "$f" "$DEST/data.new/index/" ;; esac
 done
-rm -rf "$HERE/model" "$HERE/data"
-mv "$HERE/model.new" "$HERE/model"
-mv "$HERE/data.new" "$HERE/data"
+rm -rf "$DEST/model" "$DEST/data"
+mv "$DEST/model.new" "$DEST/model"
+mv "$DEST/data.new" "$DEST/data"
 # The evaluation table (popularity from the world's own baseline).
 metric() { grep "\"$2\":" "$1" | head -1 | sed 's/.*: *//; s/,$//'; }
 {
@@ -111,6 +122,6 @@ metric() { grep "\"$2\":" "$1" | head -1 | sed 's/.*: *//; s/,$//'; }
       "$(metric "$f" HR@1)" "$(metric "$f" HR@5)" "$(metric "$f" HR@10)" "$(metric "$f" NDCG@5)" \
       "$(metric "$f" NDCG@10)" "$(metric "$f" invalid_sid_rate)" "$(metric "$f" mean_reasoning_tokens)"
   done
-} >"$HERE/eval.md"
-cat "$HERE/eval.md"
+} >"$DEST/eval.md"
+cat "$DEST/eval.md"
 log "done in $(( $(date +%s) - start )) s"

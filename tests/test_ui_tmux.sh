@@ -41,7 +41,7 @@ start() {
 screen() { $T capture-pane -p -t "$1"; }
 # wait_for NAME TEXT [SECONDS]: polls the screen for TEXT
 wait_for() {
-  i=0 limit=$((${3:-10} * 10))
+  i=0 limit=$((${3:-30} * 10))
   while [ $i -lt $limit ]; do
     screen "$1" | grep -qF -- "$2" && return 0
     sleep 0.1
@@ -80,7 +80,7 @@ keys s1 : 'maxtok 20000' Enter
 keys s1 r
 check "a long run streams" s1 "reasoning "
 keys s1 '?'
-if wait_for s1 "sidr explorer: keys and commands" 3 && screen s1 | grep -q "reasoning [0-9]*/20000"; then
+if wait_for s1 "sidr explorer: keys and commands" 15 && screen s1 | grep -q "reasoning [0-9]*/20000"; then
   ok "keys are handled while the engine decodes (help opens mid-run)"
 else nok "keys are handled while the engine decodes (help opens mid-run)"; fi
 keys s1 q

@@ -283,25 +283,6 @@ static sidr_status fill_tensor(void *user, int index, size_t offset, void *buf, 
     return SIDR_OK;
 }
 
-static sidr_status mkdir_p(const char *dir)
-{
-    char *path = xstrdup(dir);
-    sidr_status s = SIDR_OK;
-    for (char *q = path + 1;; q++) {
-        if (*q == '/' || !*q) {
-            char saved = *q;
-            *q = 0;
-            if (mkdir(path, 0777) != 0 && errno != EEXIST) {
-                s = sidr_fail(SIDR_ERR_IO, "%s: cannot create directory: %s", path, strerror(errno));
-                break;
-            }
-            *q = saved;
-            if (!saved) break;
-        }
-    }
-    free(path);
-    return s;
-}
 
 sidr_status sidr_model_init_random(const char *dir, const sidr_config *cfg, sidr_dtype dtype, uint64_t seed,
                                    float std)
@@ -316,7 +297,7 @@ sidr_status sidr_model_init_random(const char *dir, const sidr_config *cfg, sidr
                          "head_dim %d, vocab %d)", cfg->dim, cfg->hidden_dim, cfg->n_layers, cfg->n_heads,
                          cfg->n_kv_heads, cfg->head_dim, cfg->vocab_size);
     if (!(std >= 0)) return sidr_fail(SIDR_ERR_ARG, "model init: std must be >= 0 (got %g)", std);
-    sidr_status s = mkdir_p(dir);
+    sidr_status s = make_dirs(dir);
     if (s) return s;
     init_plan p = { .dtype = dtype, .seed = seed, .std = std };
     plan_build(&p, cfg);

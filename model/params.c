@@ -290,25 +290,6 @@ sidr_status sidr_params_load(sidr_params *p, const char *dir)
 
 /* ---- saving ------------------------------------------------------------------- */
 
-static sidr_status mkdir_p(const char *dir)
-{
-    char *path = xstrdup(dir);
-    sidr_status s = SIDR_OK;
-    for (char *q = path + 1;; q++) {
-        if (*q == '/' || !*q) {
-            char saved = *q;
-            *q = 0;
-            if (mkdir(path, 0777) != 0 && errno != EEXIST) {
-                s = sidr_fail(SIDR_ERR_IO, "%s: cannot create directory: %s", path, strerror(errno));
-                break;
-            }
-            *q = saved;
-            if (!saved) break;
-        }
-    }
-    free(path);
-    return s;
-}
 
 /* Writes n bytes to path through a temporary file and a rename. */
 static sidr_status write_atomic(const char *path, const void *data, size_t n)
@@ -428,7 +409,7 @@ sidr_status sidr_params_save(const sidr_params *p, const char *dir, sidr_dtype d
     if (dtype != SIDR_F32 && dtype != SIDR_BF16 && dtype != SIDR_F16)
         return sidr_fail(SIDR_ERR_ARG, "%s: cannot save parameters as %s (expected F32, BF16 or F16)", dir,
                          sidr_dtype_name(dtype));
-    sidr_status s = mkdir_p(dir);
+    sidr_status s = make_dirs(dir);
     if (s) return s;
     sidr_st_entry *e = xcalloc((size_t)p->n_views, sizeof *e);
     for (int i = 0; i < p->n_views; i++) {
@@ -470,7 +451,7 @@ sidr_status sidr_params_copy_assets(const char *src_dir, const char *dst_dir)
     static const char *const names[] = { "tokenizer.json", "tokenizer_config.json", "generation_config.json",
                                          "special_tokens_map.json", "added_tokens.json", "vocab.json",
                                          "merges.txt", "chat_template.jinja" };
-    sidr_status s = mkdir_p(dst_dir);
+    sidr_status s = make_dirs(dst_dir);
     if (s) return s;
     if (same_folder(src_dir, dst_dir)) return SIDR_OK;
     for (size_t i = 0; i < sizeof names / sizeof names[0] && !s; i++) {

@@ -19,6 +19,7 @@
 #include "item_embed.h"
 #include "rqkmeans.h"
 #include "safetensors.h"
+#include "layout_write.h"
 #include "util.h"
 
 /* ---- progress on stderr ----------------------------------------------------- */
@@ -81,60 +82,9 @@ static int progress_fn(void *user, const char *stage, long done, long total)
 
 /* ---- files ------------------------------------------------------------------ */
 
-static sidr_status mkdir_p(const char *dir)
-{
-    char *path = xstrdup(dir);
-    for (char *p = path + 1;; p++) {
-        if (*p == '/' || !*p) {
-            char c = *p;
-            *p = 0;
-            if (mkdir(path, 0777) != 0 && errno != EEXIST) {
-                sidr_status s = sidr_fail(SIDR_ERR_IO, "%s: cannot create directory (%s)", path, strerror(errno));
-                free(path);
-                return s;
-            }
-            *p = c;
-            if (!c) break;
-        }
-    }
-    free(path);
-    return SIDR_OK;
-}
 
-typedef struct {
-    FILE *f;
-    char *path, *tmp;
-} out_file;
 
-static sidr_status out_open(out_file *o, const char *path)
-{
-    o->path = xstrdup(path);
-    size_t n = strlen(path) + 16;
-    o->tmp = xmalloc(n);
-    snprintf(o->tmp, n, "%s.tmp%d", path, (int)getpid());
-    o->f = fopen(o->tmp, "wb");
-    if (!o->f) {
-        sidr_status s = sidr_fail(SIDR_ERR_IO, "%s: cannot write (%s)", o->tmp, strerror(errno));
-        free(o->path);
-        free(o->tmp);
-        return s;
-    }
-    return SIDR_OK;
-}
 
-static sidr_status out_close(out_file *o)
-{
-    int ok = !ferror(o->f);
-    ok &= fclose(o->f) == 0;
-    sidr_status s = SIDR_OK;
-    if (!ok || rename(o->tmp, o->path) != 0) {
-        s = sidr_fail(SIDR_ERR_IO, "%s: write failed (%s)", o->path, strerror(errno));
-        remove(o->tmp);
-    }
-    free(o->path);
-    free(o->tmp);
-    return s;
-}
 
 /* The one file in dir/sub starting with "<name>_" or "<name>." and ending in
  * suffix, as a fresh basename; NULL when none. */
@@ -161,27 +111,8 @@ static char *find_named(const char *dir, const char *sub, const char *name, cons
     return best;
 }
 
-static void json_str(FILE *f, const char *s)
-{
-    json_string(f, s ? s : "", s ? strlen(s) : 0);
-}
 
 /* A Python str literal as repr() writes it. */
-static void py_str(FILE *f, const char *s)
-{
-    char q = strchr(s, '\'') && !strchr(s, '"') ? '"' : '\'';
-    fputc(q, f);
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p == '\\') fputs("\\\\", f);
-        else if (*p == (unsigned char)q) { fputc('\\', f); fputc(q, f); }
-        else if (*p == '\n') fputs("\\n", f);
-        else if (*p == '\r') fputs("\\r", f);
-        else if (*p == '\t') fputs("\\t", f);
-        else if (*p < 0x20 || *p == 0x7f) fprintf(f, "\\x%02x", *p);
-        else fputc(*p, f);
-    }
-    fputc(q, f);
-}
 
 static int is_int_id(const char *s)
 {
@@ -193,44 +124,10 @@ static int is_int_id(const char *s)
 }
 
 /* Writes an in-memory string as one CSV field (quoted when it must be). */
-static void csv_field(FILE *f, const char *s, size_t n)
-{
-    int q = 0;
-    for (size_t i = 0; i < n; i++)
-        if (s[i] == ',' || s[i] == '"' || s[i] == '\n' || s[i] == '\r') q = 1;
-    if (!q) {
-        fwrite(s, 1, n, f);
-        return;
-    }
-    fputc('"', f);
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] == '"') fputc('"', f);
-        fputc(s[i], f);
-    }
-    fputc('"', f);
-}
 
 /* Field text built in memory (so that CSV quoting sees all of it). */
-typedef struct {
-    char *buf;
-    size_t len;
-    FILE *f;
-} mem_field;
 
-static FILE *mf_open(mem_field *m)
-{
-    m->buf = NULL;
-    m->len = 0;
-    m->f = open_memstream(&m->buf, &m->len);
-    return m->f;
-}
 
-static void mf_emit(mem_field *m, FILE *out)
-{
-    fclose(m->f);
-    csv_field(out, m->buf, m->len);
-    free(m->buf);
-}
 
 /* A title for one line of info.txt: tabs and line breaks become spaces. */
 static void info_text(FILE *f, const char *s)
@@ -683,7 +580,7 @@ static int cmd_sids_build(int argc, char **argv)
     char method[160];
     snprintf(method, sizeof method, "rq-kmeans%s%s%s", balance == SIDR_BALANCE_SINKHORN ? "+sinkhorn" : balance == SIDR_BALANCE_GROUPS ? "+sinkhorn-groups" : "",
              resolve ? "+prefix-reassign" : "", dedup ? "+dedup-level" : "");
-    if ((s = mkdir_p(dir_index)) || (s = mkdir_p(dir_info)) || (s = write_index(p_index, &ds, &rr)) ||
+    if ((s = make_dirs(dir_index)) || (s = make_dirs(dir_info)) || (s = write_index(p_index, &ds, &rr)) ||
         (s = write_item_json(p_items, &ds)) || (s = write_info(p_info, &ds, sid)) ||
         (s = write_codebooks(p_cb, &ds, &rr, &er, &ro, method))) {
         rc = runtime_error("sids build", s);
@@ -692,7 +589,7 @@ static int cmd_sids_build(int argc, char **argv)
     for (int sp = 0; sp < SIDR_SPLIT_COUNT; sp++) {
         if (!p_split[sp]) continue;
         char *d = path_join(out, sidr_split_name(sp));
-        s = mkdir_p(d);
+        s = make_dirs(d);
         free(d);
         if (s || (s = write_split(p_split[sp], &ds, &ds.split[sp], sid))) {
             rc = runtime_error("sids build", s);

@@ -21,140 +21,27 @@
 
 #include "demo_internal.h"
 #include "safetensors.h"
+#include "layout_write.h"
 #include "util.h"
 
 /* ---- files ---------------------------------------------------------------------- */
 
-static sidr_status mkdir_p(const char *dir)
-{
-    char *path = xstrdup(dir);
-    for (char *p = path + 1;; p++) {
-        if (*p == '/' || !*p) {
-            char c = *p;
-            *p = 0;
-            if (mkdir(path, 0777) != 0 && errno != EEXIST) {
-                sidr_status s = sidr_fail(SIDR_ERR_IO, "%s: cannot create directory (%s)", path, strerror(errno));
-                free(path);
-                return s;
-            }
-            *p = c;
-            if (!c) break;
-        }
-    }
-    free(path);
-    return SIDR_OK;
-}
 
-typedef struct {
-    FILE *f;
-    char *path, *tmp;
-} out_file;
 
-static sidr_status out_open(out_file *o, const char *path)
-{
-    o->path = xstrdup(path);
-    size_t n = strlen(path) + 24;
-    o->tmp = xmalloc(n);
-    snprintf(o->tmp, n, "%s.tmp%d", path, (int)getpid());
-    o->f = fopen(o->tmp, "wb");
-    if (!o->f) {
-        sidr_status s = sidr_fail(SIDR_ERR_IO, "%s: cannot write (%s)", o->tmp, strerror(errno));
-        free(o->path);
-        free(o->tmp);
-        return s;
-    }
-    return SIDR_OK;
-}
 
-static sidr_status out_close(out_file *o)
-{
-    int ok = !ferror(o->f);
-    ok &= fclose(o->f) == 0;
-    sidr_status s = SIDR_OK;
-    if (!ok || rename(o->tmp, o->path) != 0) {
-        s = sidr_fail(SIDR_ERR_IO, "%s: write failed (%s)", o->path, strerror(errno));
-        remove(o->tmp);
-    }
-    free(o->path);
-    free(o->tmp);
-    return s;
-}
 
 /* ---- encodings ---------------------------------------------------------------------- */
 
-static void json_str(FILE *f, const char *s)
-{
-    fputc('"', f);
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        switch (*p) {
-        case '"': fputs("\\\"", f); break;
-        case '\\': fputs("\\\\", f); break;
-        case '\n': fputs("\\n", f); break;
-        case '\r': fputs("\\r", f); break;
-        case '\t': fputs("\\t", f); break;
-        default:
-            if (*p < 0x20) fprintf(f, "\\u%04x", *p);
-            else fputc(*p, f);
-        }
-    }
-    fputc('"', f);
-}
 
 /* A Python str literal as repr() writes it. */
-static void py_str(FILE *f, const char *s)
-{
-    char q = strchr(s, '\'') && !strchr(s, '"') ? '"' : '\'';
-    fputc(q, f);
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p == '\\') fputs("\\\\", f);
-        else if (*p == (unsigned char)q) { fputc('\\', f); fputc(q, f); }
-        else if (*p == '\n') fputs("\\n", f);
-        else if (*p < 0x20 || *p == 0x7f) fprintf(f, "\\x%02x", *p);
-        else fputc(*p, f);
-    }
-    fputc(q, f);
-}
 
 /* One CSV field, quoted when it must be. */
-static void csv_field(FILE *f, const char *s, size_t n)
-{
-    int q = 0;
-    for (size_t i = 0; i < n; i++) q |= s[i] == ',' || s[i] == '"' || s[i] == '\n' || s[i] == '\r';
-    if (!q) {
-        fwrite(s, 1, n, f);
-        return;
-    }
-    fputc('"', f);
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] == '"') fputc('"', f);
-        fputc(s[i], f);
-    }
-    fputc('"', f);
-}
 
 static void csv_str(FILE *f, const char *s) { csv_field(f, s, strlen(s)); }
 
 /* A list column built in memory, then written as one CSV field. */
-typedef struct {
-    char *buf;
-    size_t len;
-    FILE *f;
-} mem_field;
 
-static FILE *mf_open(mem_field *m)
-{
-    m->buf = NULL;
-    m->len = 0;
-    m->f = open_memstream(&m->buf, &m->len);
-    return m->f;
-}
 
-static void mf_emit(mem_field *m, FILE *out)
-{
-    fclose(m->f);
-    csv_field(out, m->buf, m->len);
-    free(m->buf);
-}
 
 /* ---- the files ---------------------------------------------------------------------- */
 
@@ -441,7 +328,7 @@ sidr_status sidr_demo_write(const sidr_demo_world *w, const char *dir, char ***p
     sidr_status s = SIDR_OK;
     for (int k = 0; k < 5 && !s; k++) {
         char *d = path_join(dir, subs[k]);
-        s = mkdir_p(d);
+        s = make_dirs(d);
         free(d);
     }
     if (s) return s;

@@ -19,6 +19,11 @@ const char *sidr_kernels_name(void);
 void sidr_matmul(float *out, const float *x, const void *W, sidr_dtype dtype,
                  int T, int rows, int cols);
 
+/* sum_i a[i] * b[i] and y[i] += a * x[i] over f32, vectorised (attention
+ * over the KV cache: scores and the weighted sum of values). */
+float sidr_dot(const float *a, const float *b, int n);
+void sidr_axpy(float *y, float a, const float *x, int n);
+
 /* Widens n elements of src (dtype) to f32. */
 void sidr_to_f32(float *dst, const void *src, sidr_dtype dtype, size_t n);
 

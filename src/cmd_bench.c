@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_beam.h"
 #include "cli.h"
 #include "commands.h"
 #include "kernels.h"
@@ -37,6 +38,7 @@ static const struct option opts[] = {
     { "torch", no_argument, NULL, 'T' },
     { "torch-script", required_argument, NULL, 'S' },
     { "json", no_argument, NULL, 'j' },
+    { "beam", required_argument, NULL, 'B' },
     { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 },
 };
@@ -63,6 +65,8 @@ static void help(void)
            "                       /usr/bin/python3 or torch is missing\n"
            "  --torch-script FILE  the PyTorch script (default: found next to the binary or the source tree)\n"
            "  --json               one JSON object on stdout\n"
+           "  --beam B             instead: a B-beam trie-constrained SID search against 5 plain\n"
+           "                       batched decode steps of B sequences (the beam overhead)\n"
            "Progress goes to stderr.\n");
 }
 
@@ -248,6 +252,7 @@ int cmd_bench(int argc, char **argv)
     const char *model = NULL, *shape = NULL, *cache_flag = NULL, *script_flag = NULL;
     long prompt = 128, decode = 32, repeats = 3, threads = 0, bw_mb = 1024;
     int want_torch = 0, json = 0, c;
+    long beam_width = 0;
     optind = 1;
     while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
         switch (c) {
@@ -272,6 +277,9 @@ int cmd_bench(int argc, char **argv)
             break;
         case 'T': want_torch = 1; break;
         case 'j': json = 1; break;
+        case 'B':
+            if (parse_int(optarg, 1, 256, &beam_width)) return usage_error("bench", "--beam expects a beam width in [1, 256]");
+            break;
         case 'h': help(); return EXIT_OK;
         default: return usage_error("bench", "unknown option");
         }
@@ -330,6 +338,21 @@ int cmd_bench(int argc, char **argv)
             "kernels %s, %ld threads\n", cfg->architecture, cfg->n_layers, cfg->dim, n_params / 1e9, dtype,
             bytes_tok / 1e9, kernels, threads);
 
+    if (beam_width) {
+        /* Beam search overhead: a full B-beam SID search vs 5 plain batched steps. */
+        double tb, tp;
+        if (bench_beam(&m, (int)prompt, (int)beam_width, (int)repeats, &tb, &tp)) {
+            sidr_model_free(&m);
+            free(dir);
+            fprintf(stderr, "sidr bench: --beam needs a vocabulary of at least 1000 tokens\n");
+            return EXIT_RUNTIME;
+        }
+        printf("beam search, B=%ld, after %ld prompt tokens: %.1f ms; 5 plain batched decode steps of %ld sequences: "
+               "%.1f ms; ratio %.3f (medians of %ld)\n", beam_width, prompt, tb * 1e3, beam_width, tp * 1e3, tb / tp, repeats);
+        sidr_model_free(&m);
+        free(dir);
+        return EXIT_OK;
+    }
     int cap = (int)(prompt + decode + 1), V = cfg->vocab_size;
     sidr_state *st = sidr_state_new(&m, prompt < 512 ? (int)prompt : 512);
     sidr_kv kv;

@@ -408,9 +408,9 @@ sidr_status task_tokenize(const task_text *t, const sidr_tokenizer *tok, task_to
         if (!s) {
             out->n = na + nb + nc;
             out->ids = xmalloc((size_t)(out->n ? out->n : 1) * sizeof(int));
-            memcpy(out->ids, a, (size_t)na * sizeof(int));
-            memcpy(out->ids + na, b, (size_t)nb * sizeof(int));
-            memcpy(out->ids + na + nb, c, (size_t)nc * sizeof(int));
+            if (na) memcpy(out->ids, a, (size_t)na * sizeof(int));
+            if (nb) memcpy(out->ids + na, b, (size_t)nb * sizeof(int));
+            if (nc) memcpy(out->ids + na + nb, c, (size_t)nc * sizeof(int));
             out->n_prompt = na;
             out->lo = na > 0 ? na : (nb > 0 ? 1 : 0);
             out->hi = na + nb;

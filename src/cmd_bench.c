@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "bench_beam.h"
+#include "bench_train.h"
 #include "cli.h"
 #include "commands.h"
 #include "kernels.h"
@@ -39,6 +40,7 @@ static const struct option opts[] = {
     { "torch-script", required_argument, NULL, 'S' },
     { "json", no_argument, NULL, 'j' },
     { "beam", required_argument, NULL, 'B' },
+    { "train", required_argument, NULL, 'R' },
     { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 },
 };
@@ -67,6 +69,8 @@ static void help(void)
            "  --json               one JSON object on stdout\n"
            "  --beam B             instead: a B-beam trie-constrained SID search against 5 plain\n"
            "                       batched decode steps of B sequences (the beam overhead)\n"
+           "  --train B,T          instead: training tokens/s of full steps on B x T tokens and the\n"
+           "                       peak memory; with --torch, bench/torch_train.py on the same folder\n"
            "Progress goes to stderr.\n");
 }
 
@@ -252,7 +256,7 @@ int cmd_bench(int argc, char **argv)
     const char *model = NULL, *shape = NULL, *cache_flag = NULL, *script_flag = NULL;
     long prompt = 128, decode = 32, repeats = 3, threads = 0, bw_mb = 1024;
     int want_torch = 0, json = 0, c;
-    long beam_width = 0;
+    long beam_width = 0, train_b = 0, train_t = 0;
     optind = 1;
     while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
         switch (c) {
@@ -277,6 +281,10 @@ int cmd_bench(int argc, char **argv)
             break;
         case 'T': want_torch = 1; break;
         case 'j': json = 1; break;
+        case 'R':
+            if (sscanf(optarg, "%ld,%ld", &train_b, &train_t) != 2 || train_b < 1 || train_t < 2 || train_b * train_t > (1L << 20))
+                return usage_error("bench", "--train expects B,T (sequences, tokens each), e.g. 8,128");
+            break;
         case 'B':
             if (parse_int(optarg, 1, 256, &beam_width)) return usage_error("bench", "--beam expects a beam width in [1, 256]");
             break;
@@ -323,6 +331,41 @@ int cmd_bench(int argc, char **argv)
         dir = xstrdup(d);
     }
 
+    if (train_b) {
+        /* Training speed against PyTorch on the same folder, batch and threads. */
+        double sidr_tps = 0, sidr_mb = 0;
+        sidr_status st = bench_train(dir, (int)train_b, (int)train_t, (int)repeats, &sidr_tps, &sidr_mb);
+        if (st) { free(dir); return runtime_error("bench", st); }
+        printf("training, batch %ldx%ld, %ld threads: sidr %.0f tokens/s, peak %.0f MB\n", train_b, train_t, threads,
+               sidr_tps, sidr_mb);
+        if (want_torch) {
+            char *script = script_flag ? xstrdup(script_flag) : find_torch_script();
+            char cmd[16384];
+            if (script) {
+                char *slash = strrchr(script, '/');
+                if (slash) *slash = 0;
+                snprintf(cmd, sizeof cmd, "/usr/bin/python3 '%s/torch_train.py' --model '%s' --batch %ld --seq %ld "
+                         "--threads %ld --repeats %ld", script, dir, train_b, train_t, threads, repeats);
+                fflush(stdout);
+                FILE *pp = popen(cmd, "r");
+                char line[4096] = "";
+                double tps = 0, mb = 0;
+                if (pp && fgets(line, sizeof line, pp)) {
+                    char *a = strstr(line, "\"tokens_per_s\": "), *b = strstr(line, "\"peak_rss_mb\": ");
+                    if (a) tps = atof(a + 16);
+                    if (b) mb = atof(b + 15);
+                }
+                if (pp) pclose(pp);
+                if (tps > 0)
+                    printf("training, PyTorch: %.0f tokens/s, peak %.0f MB; sidr/PyTorch %.2f\n", tps, mb, sidr_tps / tps);
+                else
+                    fprintf(stderr, "sidr bench: the PyTorch training baseline did not run (%s)\n", cmd);
+                free(script);
+            }
+        }
+        free(dir);
+        return EXIT_OK;
+    }
     const char *kernels = sidr_kernels_init();
     sidr_model m;
     sidr_status s = sidr_model_load(&m, dir);

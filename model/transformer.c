@@ -311,9 +311,7 @@ typedef struct {
 
 static float dot(const float *a, const float *b, int n)
 {
-    float s = 0;
-    for (int i = 0; i < n; i++) s += a[i] * b[i];
-    return s;
+    return sidr_dot(a, b, n); /* vectorised: attention is ~10% of a decode step */
 }
 
 /* Attention of one query head over the keys in sp (already including the
@@ -329,8 +327,7 @@ static void attend(float *out, const float *q, const key_spans *sp, int kv_dim, 
     for (int j = 0; j < n; j++) {
         const float *v = j < sp->n0 ? sp->v0 + (size_t)j * kv_dim : sp->v1 + (size_t)(j - sp->n0) * kv_dim;
         v += g * hd;
-        float p = scores[j];
-        for (int d = 0; d < hd; d++) out[d] += p * v[d];
+        sidr_axpy(out, scores[j], v, hd);
     }
 }
 

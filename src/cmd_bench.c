@@ -408,7 +408,10 @@ int cmd_bench(int argc, char **argv)
     float *logits = xmalloc((size_t)V * sizeof(float));
     int *toks = xmalloc((size_t)prompt * sizeof(int));
     double *pre = xcalloc(repeats, sizeof(double)), *dec = xcalloc(repeats, sizeof(double));
-    double *bws = xcalloc(repeats, sizeof(double));
+    double *bws = xcalloc(repeats, sizeof(double)), *head_bw = xcalloc(repeats, sizeof(double));
+    double head_bytes = (double)m.lm_head.rows * m.lm_head.cols * sidr_dtype_size(m.lm_head.dtype);
+    float *xrow = xmalloc((size_t)cfg->dim * sizeof(float));
+    for (int i = 0; i < cfg->dim; i++) xrow[i] = (float)((i % 7) - 3) * 0.25f;
     double load0 = cpu_busy(1.0);
     if (load0 >= 0.1)
         fprintf(stderr, "sidr bench: warning: other processes kept %.0f%% of the %d CPUs busy just before the run; "
@@ -444,21 +447,34 @@ int cmd_bench(int argc, char **argv)
         /* Bandwidth right after each run, so the bound sees the same machine
          * state (other tenants, clocks) as the decode it bounds. */
         bws[r - 1] = sidr_measure_bandwidth((size_t)bw_mb << 20);
-        fprintf(stderr, "sidr bench: run %ld/%ld: prefill %.2f tok/s, decode %.2f tok/s, memory %.1f GB/s\n", r,
-                repeats, pre[r - 1], dec[r - 1], bws[r - 1] / 1e9);
+        /* The decode kernel alone on the largest matrix (the LM head): how
+         * much of the bandwidth the weight stream itself gets, apart from
+         * everything else a decode step does. */
+        double best = 1e30;
+        for (int k = 0; k < 3; k++) {
+            double t1 = now_seconds();
+            sidr_matmul(logits, xrow, m.lm_head.data, m.lm_head.dtype, 1, m.lm_head.rows, m.lm_head.cols);
+            double dt = now_seconds() - t1;
+            if (dt < best) best = dt;
+        }
+        head_bw[r - 1] = head_bytes / best;
+        fprintf(stderr, "sidr bench: run %ld/%ld: prefill %.2f tok/s, decode %.2f tok/s, memory %.1f GB/s, "
+                "LM head matvec %.1f GB/s\n", r, repeats, pre[r - 1], dec[r - 1], bws[r - 1] / 1e9,
+                head_bw[r - 1] / 1e9);
     }
     free(logits);
+    free(xrow);
     free(toks);
     sidr_kv_free(&kv);
     sidr_state_free(st);
     sidr_model_free(&m);
     if (!s && interrupted) s = sidr_fail(SIDR_ERR_CANCELLED, "interrupted");
     if (s) {
-        free(pre); free(dec); free(bws); free(dir);
+        free(pre); free(dec); free(bws); free(head_bw); free(dir);
         return runtime_error("bench", s);
     }
     double prefill = median(pre, (int)repeats), dec_med = median(dec, (int)repeats);
-    double bw = median(bws, (int)repeats);
+    double bw = median(bws, (int)repeats), hbw = median(head_bw, (int)repeats);
     double bound = bw / (double)bytes_tok;
     double load1 = cpu_busy(0.5);
 
@@ -493,6 +509,7 @@ int cmd_bench(int argc, char **argv)
         fprintf(stdout, "\"bandwidth_runs_gb_s\":[");
         for (long i = 0; i < repeats; i++) fprintf(stdout, "%s%.4g", i ? "," : "", bws[i] / 1e9);
         fputs("],", stdout);
+        json_num(stdout, "lm_head_matvec_gb_s", hbw / 1e9, 1);
         json_num(stdout, "other_cpu_busy_before", load0, 1);
         json_num(stdout, "other_cpu_busy_after", load1, 1);
         printf("\"cpus\":%d,", n_cpus());
@@ -526,7 +543,9 @@ int cmd_bench(int argc, char **argv)
                bw / 1e9, bw_mb, threads);
         printf("other load     %.0f%% of %d CPUs busy before the runs, %.0f%% after (1 s / 0.5 s samples)\n",
                100 * load0, n_cpus(), 100 * load1);
-        printf("decode bound   %.2f tok/s (bandwidth / weight bytes per token)\n\n", bound);
+        printf("decode bound   %.2f tok/s (bandwidth / weight bytes per token)\n", bound);
+        printf("decode kernel  %.1f GB/s on the LM head alone (%.0f MB, one token; %.2f of the bandwidth)\n\n",
+               hbw / 1e9, head_bytes / 1e6, hbw / bw);
         if (tr.ok) {
             printf("                    sidr    PyTorch %-8s  sidr/PyTorch\n", tr.version);
             printf("prefill tok/s   %8.2f   %8.2f          %6.2fx\n", prefill, tr.prefill, prefill / tr.prefill);
@@ -544,6 +563,7 @@ int cmd_bench(int argc, char **argv)
     free(pre);
     free(dec);
     free(bws);
+    free(head_bw);
     free(dir);
     return EXIT_OK;
 }

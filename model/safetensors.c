@@ -308,73 +308,6 @@ const sidr_tensor *sidr_st_find(const sidr_safetensors *st, const char *name)
     return NULL;
 }
 
-sidr_status sidr_st_write(const char *path, const sidr_st_entry *entries, int n, const char *metadata_json)
-{
-    cJSON *hdr = cJSON_CreateObject();
-    if (metadata_json) {
-        cJSON *meta = cJSON_Parse(metadata_json);
-        if (!cJSON_IsObject(meta)) {
-            cJSON_Delete(meta);
-            cJSON_Delete(hdr);
-            return sidr_fail(SIDR_ERR_ARG, "%s: metadata must be a JSON object of strings", path);
-        }
-        cJSON_AddItemToObject(hdr, "__metadata__", meta);
-    }
-    size_t off = 0;
-    for (int i = 0; i < n; i++) {
-        const sidr_st_entry *e = &entries[i];
-        cJSON *t = cJSON_CreateObject();
-        cJSON_AddStringToObject(t, "dtype", sidr_dtype_name(e->dtype));
-        cJSON *shape = cJSON_AddArrayToObject(t, "shape");
-        size_t numel = 1;
-        for (int d = 0; d < e->ndim; d++) {
-            cJSON_AddItemToArray(shape, cJSON_CreateNumber((double)e->shape[d]));
-            numel *= (size_t)e->shape[d];
-        }
-        size_t nb = numel * sidr_dtype_size(e->dtype);
-        cJSON *offs = cJSON_AddArrayToObject(t, "data_offsets");
-        cJSON_AddItemToArray(offs, cJSON_CreateNumber((double)off));
-        cJSON_AddItemToArray(offs, cJSON_CreateNumber((double)(off + nb)));
-        off += nb;
-        cJSON_AddItemToObject(hdr, e->name, t);
-    }
-    char *json = cJSON_PrintUnformatted(hdr);
-    cJSON_Delete(hdr);
-    size_t jlen = strlen(json), padded = (jlen + 7) & ~(size_t)7;
-
-    char *tmp = xmalloc(strlen(path) + 16);
-    sprintf(tmp, "%s.tmp%d", path, (int)getpid());
-    FILE *f = fopen(tmp, "wb");
-    if (!f) {
-        free(json);
-        sidr_status s = sidr_fail(SIDR_ERR_IO, "%s: cannot write: %s", tmp, strerror(errno));
-        free(tmp);
-        return s;
-    }
-    unsigned char len8[8];
-    for (int i = 0; i < 8; i++) len8[i] = (unsigned char)(padded >> (8 * i));
-    int ok = fwrite(len8, 1, 8, f) == 8 && fwrite(json, 1, jlen, f) == jlen;
-    for (size_t i = jlen; i < padded && ok; i++) ok = fputc(' ', f) != EOF;
-    for (int i = 0; i < n && ok; i++) {
-        size_t numel = 1;
-        for (int d = 0; d < entries[i].ndim; d++) numel *= (size_t)entries[i].shape[d];
-        size_t nb = numel * sidr_dtype_size(entries[i].dtype);
-        ok = fwrite(entries[i].data, 1, nb, f) == nb;
-    }
-    free(json);
-    ok = (fflush(f) == 0) & ok;
-    ok = (fsync(fileno(f)) == 0) & ok;
-    ok = (fclose(f) == 0) & ok;
-    sidr_status s = SIDR_OK;
-    if (!ok || rename(tmp, path) != 0) {
-        s = sidr_fail(SIDR_ERR_IO, "%s: write failed: %s", path, strerror(errno));
-        unlink(tmp);
-    }
-    free(tmp);
-    return s;
-}
-
-/* Bytes of one entry's data. */
 static size_t entry_bytes(const sidr_st_entry *e)
 {
     size_t numel = 1;
@@ -451,4 +384,17 @@ sidr_status sidr_st_write_stream(const char *path, const sidr_st_entry *entries,
     }
     free(tmp);
     return s;
+}
+
+/* In-memory entries: the stream's chunks are copies of their data. */
+static sidr_status fill_from_memory(void *user, int index, size_t offset, void *buf, size_t nbytes)
+{
+    const sidr_st_entry *e = (const sidr_st_entry *)user + index;
+    memcpy(buf, (const char *)e->data + offset, nbytes);
+    return SIDR_OK;
+}
+
+sidr_status sidr_st_write(const char *path, const sidr_st_entry *entries, int n, const char *metadata_json)
+{
+    return sidr_st_write_stream(path, entries, n, metadata_json, fill_from_memory, (void *)entries);
 }

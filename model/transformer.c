@@ -309,10 +309,6 @@ typedef struct {
     const float *k1, *v1; int n1;
 } key_spans;
 
-static float dot(const float *a, const float *b, int n)
-{
-    return sidr_dot(a, b, n); /* vectorised: attention is ~10% of a decode step */
-}
 
 /* Attention of one query head over the keys in sp (already including the
  * row's own key); scores is scratch of n0+n1 floats. */
@@ -320,8 +316,8 @@ static void attend(float *out, const float *q, const key_spans *sp, int kv_dim, 
                    float scale, float *scores)
 {
     int n = sp->n0 + sp->n1;
-    for (int j = 0; j < sp->n0; j++) scores[j] = dot(q, sp->k0 + (size_t)j * kv_dim + g * hd, hd) * scale;
-    for (int j = 0; j < sp->n1; j++) scores[sp->n0 + j] = dot(q, sp->k1 + (size_t)j * kv_dim + g * hd, hd) * scale;
+    for (int j = 0; j < sp->n0; j++) scores[j] = sidr_dot(q, sp->k0 + (size_t)j * kv_dim + g * hd, hd) * scale;
+    for (int j = 0; j < sp->n1; j++) scores[sp->n0 + j] = sidr_dot(q, sp->k1 + (size_t)j * kv_dim + g * hd, hd) * scale;
     sidr_softmax(scores, n);
     memset(out, 0, hd * sizeof(float));
     for (int j = 0; j < n; j++) {

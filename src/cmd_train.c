@@ -13,7 +13,7 @@ enum {
     O_MODEL = 256, O_DATA, O_OUT, O_EPOCHS, O_MAX_STEPS, O_STOP_AFTER, O_BATCH, O_ACCUM, O_LR, O_WARMUP, O_SCHEDULE,
     O_WD, O_CLIP, O_SEED, O_MAX_LEN, O_EVAL_EVERY, O_NO_EVAL, O_SAVE_EVERY, O_SAVE_LIMIT, O_PATIENCE, O_EVAL_ROWS,
     O_EVAL_GEN, O_RESUME, O_LOG, O_THREADS, O_DERIVE, O_DTYPE, O_LOAD_BEST, O_CATEGORY, O_QUIET, O_MAX_NEW,
-    O_GENERAL, O_TASKS, O_PROMPTS, O_GROUP, O_KL, O_CLIP_EPS, O_PPO_EPOCHS, O_REF, O_TEMP, O_HELP,
+    O_GENERAL, O_TASKS, O_TASK_WEIGHTS, O_PROMPTS, O_GROUP, O_KL, O_CLIP_EPS, O_PPO_EPOCHS, O_REF, O_TEMP, O_HELP,
 };
 
 static const struct option opts[] = {
@@ -50,6 +50,7 @@ static const struct option opts[] = {
     { "max-new", required_argument, NULL, O_MAX_NEW },
     { "general", required_argument, NULL, O_GENERAL },
     { "tasks", required_argument, NULL, O_TASKS },
+    { "task-weights", required_argument, NULL, O_TASK_WEIGHTS },
     { "prompts", required_argument, NULL, O_PROMPTS },
     { "group", required_argument, NULL, O_GROUP },
     { "kl", required_argument, NULL, O_KL },
@@ -102,6 +103,8 @@ static void help(void)
         "  --quiet               no progress output\n"
         "align:\n"
         "  --tasks LIST          tasks of the pool, e.g. 1,2,3,4,5,6,7 (default; 8 with --general)\n"
+        "  --task-weights K=W,...  copies of task K's sequences per epoch (default 1 each; fractions\n"
+        "                        draw a new subset every epoch), e.g. 2=6,3=0.25 for more item tasks\n"
         "  --general FILE.jsonl  task 8: {\"messages\": [{\"role\": ..., \"content\": ...}, ...]} per line\n"
         "rl:\n"
         "  --prompts N           prompts per step (default 16)\n"
@@ -112,6 +115,25 @@ static void help(void)
         "  --temperature T       rollout temperature (default 1.0, the paper's)\n"
         "  --ref DIR             the frozen reference model (default: --model)\n"
         "Ctrl-C writes a checkpoint and exits; a second Ctrl-C exits at once.\n");
+}
+
+/* "K=W,K=W": per-task epoch weights; unnamed tasks keep theirs. */
+static int parse_task_weights(const char *s, double *w)
+{
+    const char *p = s;
+    while (*p) {
+        char *end;
+        long k = strtol(p, &end, 10);
+        if (end == p || k < 1 || k > 8 || *end != '=') return -1;
+        p = end + 1;
+        double x = strtod(p, &end);
+        if (end == p || !(x >= 0) || x > 1000) return -1;
+        w[k] = x;
+        p = end;
+        if (*p == ',' && p[1]) p++;
+        else if (*p) return -1;
+    }
+    return p == s ? -1 : 0;
 }
 
 static int parse_tasks(const char *s, unsigned *mask)
@@ -145,7 +167,7 @@ int cmd_train(int argc, char **argv)
     train_opts o;
     train_opts_default(&o, stage);
     const char *model = NULL, *data = NULL;
-    int grad_accum_set = 0, tasks_set = 0;
+    int grad_accum_set = 0, tasks_set = 0, weights_set = 0;
     long v;
     double x;
     int c;
@@ -215,6 +237,11 @@ int cmd_train(int argc, char **argv)
             else if (!strcmp(optarg, "longest")) o.derive = SIDR_DERIVE_LONGEST;
             else return usage_error(cmd, "--derive-train expects period or longest");
             break;
+        case O_TASK_WEIGHTS:
+            if (parse_task_weights(optarg, o.task_weight))
+                return usage_error(cmd, "--task-weights expects K=W pairs with task K in 1..8 and W in [0, 1000], e.g. 2=6,3=0.25");
+            weights_set = 1;
+            break;
         case O_TASKS:
             if (parse_tasks(optarg, &o.task_mask)) return usage_error(cmd, "--tasks expects task numbers 1..8, e.g. 1,2,5");
             tasks_set = 1;
@@ -229,6 +256,7 @@ int cmd_train(int argc, char **argv)
         return usage_error(cmd, "--general and --tasks are options of 'train align'");
     if (stage == STAGE_RL && grad_accum_set)
         return usage_error(cmd, "rl takes --prompts (prompts per step) and --group, not --grad-accum");
+    if (weights_set && o.stage != STAGE_ALIGN) return usage_error(cmd, "--task-weights is an option of 'train align'");
     if ((o.task_mask & (1u << 8)) && !o.general_path) return usage_error(cmd, "task 8 needs --general FILE.jsonl");
     if (!(model = resolve_model_dir(cmd, model)) || !(data = resolve_data_dir(cmd, data))) return EXIT_USAGE;
     if (!strcmp(model, o.out_dir)) return usage_error(cmd, "--out must differ from --model");

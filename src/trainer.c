@@ -27,6 +27,7 @@ void train_opts_default(train_opts *o, train_stage stage)
     memset(o, 0, sizeof *o);
     o->stage = stage;
     o->task_mask = 0xFE;  /* tasks 1..7; 8 only with a general file */
+    for (int k = 0; k < TASK_COUNT; k++) o->task_weight[k] = 1.0;
     o->epochs = 1;
     o->batch = stage == STAGE_RL ? 16 : 8;
     o->grad_accum = 1;
@@ -400,6 +401,11 @@ static cJSON *state_json(const trainer *t, double epoch_progress)
     cJSON_AddNumberToObject(x, "grad_accum", t->o.grad_accum);
     cJSON_AddNumberToObject(x, "max_len", t->o.max_len);
     cJSON_AddNumberToObject(x, "task_mask", t->o.task_mask);
+    if (t->o.stage == STAGE_ALIGN) {
+        cJSON *w = cJSON_AddObjectToObject(x, "task_weights");
+        for (int k = 1; k < TASK_COUNT; k++)
+            if (t->o.task_mask & (1u << k)) cJSON_AddNumberToObject(w, task_name(k), t->o.task_weight[k]);
+    }
     cJSON_AddNumberToObject(x, "derive_train", t->o.derive);
     if (t->o.stage == STAGE_RL) {
         cJSON_AddNumberToObject(x, "prompts", t->o.prompts);
@@ -681,15 +687,40 @@ static int cmp_len_desc(const void *a, const void *b)
     return x - y;
 }
 
-/* Shuffle, sort by length inside chunks of 32 micro-batches, cut into
- * micro-batches, shuffle the micro-batches. */
-static void plan_epoch(epoch_plan *p, const seq_set *s, int batch, uint64_t seed, int epoch)
+/* Copies of sequence i in epoch e under per-task weights: floor(w) always,
+ * one more with probability frac(w), drawn from (seed, e, i) so that every
+ * epoch sees another subset and a resumed run sees the same one. */
+static int epoch_copies(const seq_set *s, const double *weight, uint64_t seed, int epoch, int i)
+{
+    double w = weight ? weight[s->v[i].kind] : 1.0;
+    int c = (int)floor(w);
+    double f = w - c;
+    if (f > 0) {
+        uint64_t r = train_rng_seed(seed, 4, ((uint64_t)epoch << 32) ^ (uint64_t)i);
+        if ((double)(train_rng_next(&r) >> 11) * 0x1p-53 < f) c++;
+    }
+    return c;
+}
+
+/* Expected sequences per epoch under the weights (for steps per epoch). */
+static double weighted_size(const seq_set *s, const double *weight)
+{
+    double n = 0;
+    for (int i = 0; i < s->n; i++) n += weight ? weight[s->v[i].kind] : 1.0;
+    return n;
+}
+
+/* Expand by the task weights, shuffle, sort by length inside chunks of 32
+ * micro-batches, cut into micro-batches, shuffle the micro-batches. */
+static void plan_epoch(epoch_plan *p, const seq_set *s, const double *weight, int batch, uint64_t seed, int epoch)
 {
     free(p->order);
     free(p->mb_start);
-    int n = s->n;
+    int n = 0;
+    for (int i = 0; i < s->n; i++) n += epoch_copies(s, weight, seed, epoch, i);
     int *perm = xmalloc((size_t)(n ? n : 1) * sizeof(int));
-    for (int i = 0; i < n; i++) perm[i] = i;
+    for (int i = 0, k = 0; i < s->n; i++)
+        for (int c = epoch_copies(s, weight, seed, epoch, i); c > 0; c--) perm[k++] = i;
     uint64_t rng = train_rng_seed(seed, 1, (uint64_t)epoch);
     train_shuffle(perm, n, &rng);
     int chunk = batch * 32;
@@ -1037,7 +1068,13 @@ static sidr_status sft_run(trainer *t, const task_general *general)
     int max_T = 1;
     for (int i = 0; i < train.n; i++) max_T = train.v[i].n > max_T ? train.v[i].n : max_T;
     for (int i = 0; i < valid.n; i++) max_T = valid.v[i].n > max_T ? valid.v[i].n : max_T;
-    int n_mb = (train.n + t->o.batch - 1) / t->o.batch;
+    const double *weight = t->o.stage == STAGE_ALIGN ? t->o.task_weight : NULL;
+    int n_mb = (int)ceil(weighted_size(&train, weight) / t->o.batch);
+    if (n_mb == 0) {
+        seq_set_free(&train);
+        seq_set_free(&valid);
+        return sidr_fail(SIDR_ERR_ARG, "--task-weights: every task of the pool has weight 0");
+    }
     t->steps_per_epoch = (n_mb + t->o.grad_accum - 1) / t->o.grad_accum;
     t->total_steps = t->o.max_steps > 0 ? t->o.max_steps : (long)t->o.epochs * t->steps_per_epoch;
     int resumed = 0;
@@ -1058,6 +1095,11 @@ static sidr_status sft_run(trainer *t, const task_general *general)
         cJSON_AddNumberToObject(o, "warmup_steps", (double)t->opt.o.warmup_steps);
         cJSON_AddNumberToObject(o, "batch", t->o.batch);
         cJSON_AddNumberToObject(o, "grad_accum", t->o.grad_accum);
+        if (weight) {
+            cJSON *w = cJSON_AddObjectToObject(o, "task_weights");
+            for (int k = 1; k < TASK_COUNT; k++)
+                if (train.per_kind[k]) cJSON_AddNumberToObject(w, task_name(k), weight[k]);
+        }
         if (t->enr.narrative_path || t->enr.item_path) {
             cJSON *e = cJSON_AddObjectToObject(o, "enrichment");
             cJSON_AddNumberToObject(e, "item_narratives", t->enr.n_item_narratives);
@@ -1098,7 +1140,7 @@ static sidr_status sft_run(trainer *t, const task_general *general)
     if (!t->o.quiet) progress_start(&t->pr, train_stage_name(t->o.stage), t->total_steps - t->st.step, "steps");
     int *idx = xmalloc((size_t)t->o.batch * sizeof(int));
     while (!cancelled && t->st.step < t->total_steps && !stop_early) {
-        if (plan.epoch != t->st.epoch) plan_epoch(&plan, &train, t->o.batch, t->o.seed, t->st.epoch);
+        if (plan.epoch != t->st.epoch) plan_epoch(&plan, &train, weight, t->o.batch, t->o.seed, t->st.epoch);
         double ts = now_seconds();
         int k = plan.n_mb - (int)t->st.pos < t->o.grad_accum ? plan.n_mb - (int)t->st.pos : t->o.grad_accum;
         double norm = 0;

@@ -51,6 +51,8 @@ typedef struct {
     const char *ref_dir;         /* rl: frozen reference (NULL: the starting model) */
     const char *category;        /* dataset category when several */
     unsigned task_mask;          /* align: bit k set = task k (1..8) in the pool */
+    double task_weight[TASK_COUNT]; /* align: expected copies of each sequence of task k per
+                                     * epoch (default 1; 0.5 = half of them, drawn anew each epoch) */
 
     int epochs;                  /* passes over the data (when max_steps is 0) */
     long max_steps;              /* > 0: total optimiser steps (rl: rollout steps) */

@@ -259,6 +259,57 @@ static void align(void)
            "align: checkpoints with optimizer state, the oldest rotated away (limit 2), the best model kept");
 }
 
+/* --task-weights: integer weights repeat a task's sequences in every epoch (steps_per_epoch shows it), 0 drops
+ * a task, and bad pairs or a pool of only zero weights are refused with a message. */
+static void task_weights(void)
+{
+    char args[4096], dir[1024];
+    snprintf(dir, sizeof dir, "%s/aw", TMP);
+    snprintf(args, sizeof args,
+             "align --model %s/m1 --data %s --derive-train --out %s --max-steps 1 --batch 1 --no-eval --save-every 0 "
+             "--task-weights 2=3,6=0",
+             TMP, FIX, dir);
+    int rc = train(args);
+    if (!tap_ok(rc == 0, "train align --task-weights 2=3,6=0 exits 0")) show_output();
+    jlog l;
+    log_read(&l, dir);
+    const cJSON *start = log_find(&l, "start", 0);
+    const cJSON *pool = start ? cJSON_GetObjectItemCaseSensitive(start, "train_pool") : NULL, *it;
+    double n = 0, n2 = num(cJSON_GetObjectItemCaseSensitive(pool, "title-sid-identification"), "sequences");
+    double n6 = num(cJSON_GetObjectItemCaseSensitive(pool, "item-narrative"), "sequences");
+    cJSON_ArrayForEach(it, pool) n += num(it, "sequences");
+    const cJSON *w = start ? cJSON_GetObjectItemCaseSensitive(start, "task_weights") : NULL;
+    double spe = num(start, "steps_per_epoch");
+    tap_ok(n2 == 18 && n6 > 0 && spe == n + 2 * n2 - n6,
+           "align --task-weights: one epoch is %.0f steps of batch 1 = %.0f sequences + 2 x %.0f title/SID - %.0f narratives",
+           spe, n, n2, n6);
+    tap_ok(num(w, "title-sid-identification") == 3 && num(w, "item-narrative") == 0 && num(w, "sid-history-to-sid") == 1,
+           "align --task-weights: the start record logs every task's weight");
+    log_free(&l);
+    static const char *bad[] = { "2=-1", "9=1", "2", "2=1,", "x=1", "2=1e9" };
+    int all = 1;
+    for (int i = 0; i < 6; i++) {
+        snprintf(args, sizeof args, "align --model %s/m1 --data %s --derive-train --out %s/awbad --task-weights '%s'", TMP, FIX,
+                 TMP, bad[i]);
+        all &= train(args) == 2;
+    }
+    snprintf(args, sizeof args, "reason --model %s/m1 --data %s --derive-train --out %s/awbad --task-weights 2=1", TMP, FIX,
+             TMP);
+    all &= train(args) == 2;
+    tap_ok(all, "--task-weights: malformed pairs, tasks outside 1..8, weights outside [0, 1000] and stages other than "
+                "align are usage errors (exit 2)");
+    snprintf(args, sizeof args,
+             "align --model %s/m1 --data %s --derive-train --out %s/awzero --tasks 1,2 --task-weights 1=0,2=0", TMP, FIX,
+             TMP);
+    rc = train(args);
+    char p[1200], *out = NULL;
+    snprintf(p, sizeof p, "%s/out.txt", TMP);
+    read_file(p, &out, NULL);
+    tap_ok(rc != 0 && out && strstr(out, "every task of the pool has weight 0"),
+           "--task-weights: a pool whose tasks all weigh 0 fails with a message");
+    free(out);
+}
+
 static int run_pair(const char *tag, const char *common)
 {
     char a[4096];
@@ -569,6 +620,7 @@ int main(void)
     struct { const char *name; double t; } ph[5];
     double t0 = now_seconds();
     align();
+    task_weights();
     ph[0].name = "align", ph[0].t = now_seconds() - t0, t0 = now_seconds();
     resume();
     ph[1].name = "resume", ph[1].t = now_seconds() - t0, t0 = now_seconds();

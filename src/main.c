@@ -25,6 +25,7 @@ static const command commands[] = {
     { "beam", cmd_beam, "--model DIR --catalog FILE --tokens ID,... [--beams B] [--json]", "trie-constrained SID beam search after a token prompt" },
     { "recommend", cmd_recommend, "[--model DIR] [--data DIR] (--user ID | --row SPLIT:N) [--think | --no-think] [--beams B] [--json]", "reason over a user's history and recommend the next item's SID" },
     { "eval", cmd_eval, "[--model DIR] [--data DIR] [--split test] [--think | --no-think] [--beams B] [--limit N] [--shard I/N] [--json FILE]", "HR@K and NDCG@K over a split" },
+    { "align-report", cmd_align_report, "[--model DIR] [--data DIR] [--items N] [--json FILE]", "how well the model ties each SID to its item (title<->SID, embeddings, confusions)" },
     { "eval-merge", cmd_eval_merge, "[--json FILE] FILE...", "combine the results of sharded evaluations" },
     { "tokenizer", cmd_tokenizer, "train --data DIR --vocab N --out DIR", "train a byte-level BPE tokenizer on a dataset's text" },
     { "model", cmd_model, "init|add-sids [options]", "make a random model folder, or add a dataset's SID tokens to a model" },
@@ -40,7 +41,7 @@ static void usage(FILE *f)
     fprintf(f, "usage: sidr COMMAND [options]\n\n"
                "sidr runs SIDReasoner generative recommenders: LLMs that reason in language\n"
                "over Semantic IDs, on an in-process C engine.\n\ncommands:\n");
-    for (int i = 0; i < N_COMMANDS; i++) fprintf(f, "  %-11s %s\n", commands[i].name, commands[i].summary);
+    for (int i = 0; i < N_COMMANDS; i++) fprintf(f, "  %-12s %s\n", commands[i].name, commands[i].summary);
     fprintf(f, "\n");
     for (int i = 0; i < N_COMMANDS; i++) fprintf(f, "  sidr %s %s\n", commands[i].name, commands[i].synopsis);
     fprintf(f, "\n'sidr COMMAND --help' shows a command's options; 'man sidr' has the details.\n"

@@ -27,15 +27,22 @@ static void push_id(rec_run *r, int id)
 sidr_status rec_begin(rec_run *r, sidr_model *m, const sidr_tokenizer *tok, const sidr_catalog *cat,
                       const rec_settings *set, const char *const *history, int n_history)
 {
+    char *h = prompt_join_sids(history, n_history);
+    char *prompt = set->think ? prompt_reasoning(h) : prompt_direct(h);
+    free(h);
+    return rec_begin_prompt(r, m, tok, cat, set, prompt);
+}
+
+sidr_status rec_begin_prompt(rec_run *r, sidr_model *m, const sidr_tokenizer *tok, const sidr_catalog *cat,
+                             const rec_settings *set, char *prompt)
+{
     memset(r, 0, sizeof *r);
-    if (set->beams < 1) return sidr_fail(SIDR_ERR_ARG, "beam width must be at least 1");
+    r->prompt = prompt;
+    if (set->beams < 1) { rec_free(r); return sidr_fail(SIDR_ERR_ARG, "beam width must be at least 1"); }
     r->model = m;
     r->tok = tok;
     r->cat = cat;
     r->set = *set;
-    char *h = prompt_join_sids(history, n_history);
-    r->prompt = set->think ? prompt_reasoning(h) : prompt_direct(h);
-    free(h);
     int *ids, n;
     sidr_status s = sidr_tokenizer_encode(tok, r->prompt, strlen(r->prompt), &ids, &n);
     if (s) { rec_free(r); return s; }

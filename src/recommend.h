@@ -64,6 +64,10 @@ typedef struct {
 /* Prepares a run for a history of SID strings (oldest first). */
 sidr_status rec_begin(rec_run *r, sidr_model *m, const sidr_tokenizer *tok, const sidr_catalog *cat,
                       const rec_settings *set, const char *const *history, int n_history);
+/* The same for a prompt already rendered (malloc'd; the run owns it):
+ * reasoning first when set->think, else the beam right after the prompt. */
+sidr_status rec_begin_prompt(rec_run *r, sidr_model *m, const sidr_tokenizer *tok, const sidr_catalog *cat,
+                             const rec_settings *set, char *prompt);
 /* Does one unit of work; r->phase says what comes next. */
 sidr_status rec_step(rec_run *r);
 /* Runs to the end, calling on_token after each reasoning token (may be NULL;

@@ -171,9 +171,7 @@ static void nearest_rows(void *vctx, int begin, int end, int thread)
     free(g);
 }
 
-/* Nearest centroid of every row (first on ties); returns the number of rows
- * whose assignment changed.  mind (may be NULL) gets the squared distance. */
-static long assign_nearest(const float *x, int n, int d, const float *c, int k, int32_t *assign, float *mind)
+long sidr_nearest_code(const float *x, int n, int d, const float *c, int k, int32_t *assign, float *mind)
 {
     dist_ctx *ctx = xcalloc(1, sizeof *ctx);
     *ctx = (dist_ctx){ .x = x, .c = c, .n = n, .d = d, .k = k, .assign = assign, .mind = mind };
@@ -322,7 +320,7 @@ sidr_status sidr_kmeans(const float *x, int n, int d, int k, const sidr_kmeans_o
     float *mind = xmalloc((size_t)n * sizeof *mind);
     int iters = o->iters > 0 ? o->iters : 1;
     for (int it = 0;; it++) {
-        long changed = assign_nearest(x, n, d, centroids, k, assign, mind);
+        long changed = sidr_nearest_code(x, n, d, centroids, k, assign, mind);
         if ((changed == 0 && it > 0) || it == iters) break;
         update_centroids(x, n, d, k, assign, centroids);
         if (report(o->progress, o->user, stage, it + 1, iters)) {
@@ -631,6 +629,99 @@ static sidr_status balance_groups(int32_t *code, int n, int depth, int L, int k,
     return s;
 }
 
+void sidr_rq_result_alloc(sidr_rq_result *r, int n, int dim, int levels, int codes, int dedup_level)
+{
+    memset(r, 0, sizeof *r);
+    r->n = n;
+    r->dim = dim;
+    r->levels = levels;
+    r->codes = codes;
+    r->depth = levels + (dedup_level ? 1 : 0);
+    r->codebooks = xcalloc((size_t)levels * codes * dim, sizeof *r->codebooks);
+    r->code = xcalloc((size_t)n * r->depth, sizeof *r->code);
+    r->level_mse = xcalloc((size_t)levels + 1, sizeof *r->level_mse);
+}
+
+sidr_status sidr_rq_finish(sidr_rq_result *r, const float *last_res, const sidr_rq_opts *o)
+{
+    const int n = r->n, d = r->dim, L = r->levels, K = r->codes, depth = r->depth;
+    sidr_status s = SIDR_OK;
+    /* collisions with plain assignment; then balance and resolve the last level */
+    r->collisions_plain = sidr_sid_collisions(r->code, n, L, depth, &r->items_colliding_plain, NULL);
+    r->collisions_balanced = r->collisions_plain;
+    r->collisions_final = r->collisions_plain;
+    r->items_colliding_final = r->items_colliding_plain;
+    if (o->balance != SIDR_BALANCE_NONE || o->resolve) {
+        const float *cb = r->codebooks + (size_t)(L - 1) * K * d;
+        float *dist = xmalloc((size_t)n * K * sizeof *dist);
+        sidr_sq_distances(last_res, n, cb, K, d, dist);
+        if (o->balance == SIDR_BALANCE_SINKHORN || o->balance == SIDR_BALANCE_GROUPS) {
+            char stage[32];
+            snprintf(stage, sizeof stage, "balancing level %d", L - 1);
+            if (report(o->progress, o->user, stage, 0, 1)) {
+                free(dist);
+                return sidr_fail(SIDR_ERR_CANCELLED, "residual quantisation: cancelled");
+            }
+            if (o->balance == SIDR_BALANCE_SINKHORN) {
+                int32_t *assign = xmalloc((size_t)n * sizeof *assign);
+                s = sidr_sinkhorn_assign(dist, n, K, o->sinkhorn_eps, o->sinkhorn_iters, assign);
+                for (int i = 0; i < n && !s; i++) r->code[(size_t)i * depth + L - 1] = assign[i];
+                free(assign);
+            } else {
+                s = balance_groups(r->code, n, depth, L, K, dist, o);
+            }
+            if (s) {
+                free(dist);
+                return s;
+            }
+            r->collisions_balanced = sidr_sid_collisions(r->code, n, L, depth, NULL, NULL);
+        }
+        if (o->resolve) r->moved = resolve_collisions(r->code, n, depth, L, K, dist);
+        free(dist);
+        r->collisions_final = sidr_sid_collisions(r->code, n, L, depth, &r->items_colliding_final, NULL);
+        /* the final residual with the codes actually assigned */
+        double ms = 0;
+        for (int i = 0; i < n; i++) {
+            const float *c = cb + (size_t)r->code[(size_t)i * depth + L - 1] * d;
+            ms += sq_dist(last_res + (size_t)i * d, c, d);
+        }
+        r->level_mse[L] = ms / n;
+    }
+
+    if (depth > L) { /* the dedup level numbers the items of each shared SID */
+        int *idx = xmalloc((size_t)n * sizeof *idx);
+        for (int i = 0; i < n; i++) idx[i] = i;
+        sid_ctx ctx = { r->code, depth, L, NULL };
+        sort_idx(idx, n, cmp_sid, &ctx);
+        int maxg = 1;
+        for (int g = 0; g < n;) {
+            int e = g + 1;
+            while (e < n && same_prefix(r->code, depth, idx[g], idx[e], L)) e++;
+            for (int i = g; i < e; i++) r->code[(size_t)idx[i] * depth + L] = i - g;
+            if (e - g > maxg) maxg = e - g;
+            g = e;
+        }
+        r->dedup_codes = maxg;
+        free(idx);
+    }
+    return SIDR_OK;
+}
+
+double sidr_mean_baseline_mse(const float *x, int n, int d)
+{
+    double *mean = xcalloc((size_t)d, sizeof *mean), e = 0;
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < d; j++) mean[j] += x[(size_t)i * d + j];
+    for (int j = 0; j < d; j++) mean[j] /= n;
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < d; j++) {
+            double t = x[(size_t)i * d + j] - mean[j];
+            e += t * t;
+        }
+    free(mean);
+    return n > 0 ? e / n : 0;
+}
+
 sidr_status sidr_rq_build(const float *x, int n, int d, const sidr_rq_opts *o, sidr_rq_result *r)
 {
     sidr_rq_opts def;
@@ -644,15 +735,9 @@ sidr_status sidr_rq_build(const float *x, int n, int d, const sidr_rq_opts *o, s
         return sidr_fail(SIDR_ERR_ARG, "codes = %d (expected 2..65536)", o->codes);
     if (o->codes > n)
         return sidr_fail(SIDR_ERR_ARG, "codes = %d exceeds the %d items (k-means needs at least K items)", o->codes, n);
-    const int L = o->levels, K = o->codes, depth = L + (o->dedup_level ? 1 : 0);
-    r->n = n;
-    r->dim = d;
-    r->levels = L;
-    r->codes = K;
-    r->depth = depth;
-    r->codebooks = xcalloc((size_t)L * K * d, sizeof *r->codebooks);
-    r->code = xcalloc((size_t)n * depth, sizeof *r->code);
-    r->level_mse = xcalloc((size_t)L + 1, sizeof *r->level_mse);
+    const int L = o->levels, K = o->codes;
+    sidr_rq_result_alloc(r, n, d, L, K, o->dedup_level);
+    const int depth = r->depth;
 
     float *res = xmalloc((size_t)n * d * sizeof *res);
     memcpy(res, x, (size_t)n * d * sizeof *res);
@@ -686,60 +771,8 @@ sidr_status sidr_rq_build(const float *x, int n, int d, const sidr_rq_opts *o, s
         r->level_mse[l + 1] = ms / n;
     }
 
-    /* collisions with plain assignment; then balance and resolve the last level */
-    r->collisions_plain = sidr_sid_collisions(r->code, n, L, depth, &r->items_colliding_plain, NULL);
-    r->collisions_balanced = r->collisions_plain;
-    r->collisions_final = r->collisions_plain;
-    r->items_colliding_final = r->items_colliding_plain;
-    if (o->balance != SIDR_BALANCE_NONE || o->resolve) {
-        const float *cb = r->codebooks + (size_t)(L - 1) * K * d;
-        float *dist = xmalloc((size_t)n * K * sizeof *dist);
-        sidr_sq_distances(last_res, n, cb, K, d, dist);
-        if (o->balance == SIDR_BALANCE_SINKHORN || o->balance == SIDR_BALANCE_GROUPS) {
-            snprintf(lp.stage, sizeof lp.stage, "balancing level %d", L - 1);
-            if (report(o->progress, o->user, lp.stage, 0, 1)) {
-                free(dist);
-                s = sidr_fail(SIDR_ERR_CANCELLED, "residual quantisation: cancelled");
-                goto fail;
-            }
-            if (o->balance == SIDR_BALANCE_SINKHORN) {
-                s = sidr_sinkhorn_assign(dist, n, K, o->sinkhorn_eps, o->sinkhorn_iters, assign);
-                if (s) { free(dist); goto fail; }
-                for (int i = 0; i < n; i++) r->code[(size_t)i * depth + L - 1] = assign[i];
-            } else {
-                s = balance_groups(r->code, n, depth, L, K, dist, o);
-                if (s) { free(dist); goto fail; }
-            }
-            r->collisions_balanced = sidr_sid_collisions(r->code, n, L, depth, NULL, NULL);
-        }
-        if (o->resolve) r->moved = resolve_collisions(r->code, n, depth, L, K, dist);
-        free(dist);
-        r->collisions_final = sidr_sid_collisions(r->code, n, L, depth, &r->items_colliding_final, NULL);
-        /* the final residual with the codes actually assigned */
-        ms = 0;
-        for (int i = 0; i < n; i++) {
-            const float *c = cb + (size_t)r->code[(size_t)i * depth + L - 1] * d;
-            ms += sq_dist(last_res + (size_t)i * d, c, d);
-        }
-        r->level_mse[L] = ms / n;
-    }
-
-    if (o->dedup_level) {
-        int *idx = xmalloc((size_t)n * sizeof *idx);
-        for (int i = 0; i < n; i++) idx[i] = i;
-        sid_ctx ctx = { r->code, depth, L, NULL };
-        sort_idx(idx, n, cmp_sid, &ctx);
-        int maxg = 1;
-        for (int g = 0; g < n;) {
-            int e = g + 1;
-            while (e < n && same_prefix(r->code, depth, idx[g], idx[e], L)) e++;
-            for (int i = g; i < e; i++) r->code[(size_t)idx[i] * depth + L] = i - g;
-            if (e - g > maxg) maxg = e - g;
-            g = e;
-        }
-        r->dedup_codes = maxg;
-        free(idx);
-    }
+    s = sidr_rq_finish(r, last_res, o);
+    if (s) goto fail;
     report(o->progress, o->user, "quantised", 1, 1);
     free(res);
     free(assign);

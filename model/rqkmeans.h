@@ -60,6 +60,11 @@ sidr_status sidr_kmeans(const float *x, int n, int d, int k, const sidr_kmeans_o
  * dist (n x k), computed in row blocks with sgemm; clamped at 0. */
 void sidr_sq_distances(const float *x, int n, const float *c, int k, int d, float *dist);
 
+/* Nearest row of c (k x d) for each of the n rows of x (first on ties), into
+ * assign; returns how many entries of assign changed.  mind (may be NULL)
+ * gets the squared distances. */
+long sidr_nearest_code(const float *x, int n, int d, const float *c, int k, int32_t *assign, float *mind);
+
 /* ---- balanced assignment ---------------------------------------------------- */
 
 /* Sinkhorn-Knopp in the log domain on exp(-D'/eps), where D' is dist (n x k)
@@ -107,6 +112,22 @@ typedef struct {
     int items_colliding_plain, items_colliding_final;
     int moved;            /* items whose last code the re-assignment changed */
 } sidr_rq_result;
+
+/* Allocates r's codebooks (levels x codes x dim), codes (n x depth, depth =
+ * levels + 1 with the dedup level) and level_mse, zeroed. */
+void sidr_rq_result_alloc(sidr_rq_result *r, int n, int dim, int levels, int codes, int dedup_level);
+
+/* The collision handling shared by every quantiser (residual k-means here,
+ * the RQ-VAE in rqvae.h): r holds the codebooks and the plain nearest code
+ * of every item on every level, last_res (n x dim) the residual the last
+ * level quantised.  Counts collisions, balances and re-assigns the last level
+ * as o asks (balance, sinkhorn_*, resolve, progress), sets level_mse[levels]
+ * to the residual left by the final codes and fills the dedup level. */
+sidr_status sidr_rq_finish(sidr_rq_result *r, const float *last_res, const sidr_rq_opts *o);
+
+/* Mean squared distance of the n x d rows of x to their mean: the error of a
+ * reconstruction that ignores the codes. */
+double sidr_mean_baseline_mse(const float *x, int n, int d);
 
 /* Quantises the n x d rows of x.  Fails with SIDR_ERR_ARG (message naming the
  * option) on levels < 1, codes < 2, codes > n, d < 1 or non-finite input. */

@@ -1,6 +1,6 @@
 #define _POSIX_C_SOURCE 200809L
 /* sidr sids build | stats: Semantic-ID construction (item text -> TF-IDF ->
- * randomized SVD -> residual k-means with a collision-resolved
+ * randomized SVD -> residual k-means or an RQ-VAE, with a collision-resolved
  * last level) and SID statistics (SPEC §1.1, §3). */
 #include <errno.h>
 #include <getopt.h>
@@ -20,6 +20,8 @@
 #include "rqkmeans.h"
 #include "safetensors.h"
 #include "layout_write.h"
+#include "progress.h"
+#include "rqvae.h"
 #include "util.h"
 
 /* ---- progress on stderr ----------------------------------------------------- */
@@ -76,6 +78,27 @@ static int progress_fn(void *user, const char *stage, long done, long total)
         fprintf(stderr, "\r\033[Ksidr sids: %-24s [%s] %3.0f%% %ld/%ld %.1f/s ETA %s", stage, bar, 100 * frac, done,
                 total, rate, es);
         fflush(stderr);
+    }
+    return interrupted;
+}
+
+/* RQ-VAE training: one progress line (src/progress.c) over epochs, with the loss. */
+typedef struct {
+    int quiet, started;     /* started: bar is running (the caller starts it) */
+    progress bar;
+    long done;
+    char note[96];
+} vae_progress;
+
+static int vae_progress_fn(void *user, const sidr_rqvae_progress *p)
+{
+    vae_progress *v = user;
+    if (!v->quiet) {
+        v->done = p->epoch;
+        int k = snprintf(v->note, sizeof v->note, "loss %.5f recon %.5f quant %.5f", p->loss, p->recon, p->quant);
+        if (p->collision_rate >= 0 && k > 0 && (size_t)k < sizeof v->note)
+            snprintf(v->note + k, sizeof v->note - (size_t)k, " collisions %.3f", p->collision_rate);
+        progress_update(&v->bar, p->epoch, v->note);
     }
     return interrupted;
 }
@@ -153,6 +176,13 @@ static const struct option build_opts[] = {
     { "cooc", required_argument, NULL, 'c' },
     { "cooc-window", required_argument, NULL, 'w' },
     { "title-weight", required_argument, NULL, 't' },
+    { "method", required_argument, NULL, 'M' },
+    { "epochs", required_argument, NULL, 'E' },
+    { "batch", required_argument, NULL, 'B' },
+    { "lr", required_argument, NULL, 'r' },
+    { "latent", required_argument, NULL, 'Z' },
+    { "hidden", required_argument, NULL, 'H' },
+    { "beta", required_argument, NULL, 'A' },
     { "force", no_argument, NULL, 'f' },
     { "quiet", no_argument, NULL, 'q' },
     { "json", no_argument, NULL, 'j' },
@@ -164,8 +194,10 @@ static void build_help(void)
 {
     printf("usage: sidr sids build --data DIR [--out DIR] [--levels L] [--codes K] [--dim D] [--seed S] [options]\n"
            "Builds Semantic IDs for the dataset's items: TF-IDF over title (x2), brand, categories and\n"
-           "description -> randomized truncated SVD (D dims) -> residual k-means (L levels x K codes);\n"
-           "items that share a SID move to the nearest last-level code free in their prefix.\n"
+           "description -> randomized truncated SVD (D dims) -> residual k-means or an RQ-VAE (L levels\n"
+           "x K codes); items that share a SID move to the nearest last-level code free in their prefix.\n"
+           "Prints codes used per level, collisions before and after that step, the quantisation error\n"
+           "and the reconstruction error of the embeddings (with the mean-vector baseline).\n"
            "Writes a MiniOneRec-layout dataset to OUT: index/<Cat>.index.json, index/<Cat>.item.json,\n"
            "info/<Cat>*.txt, index/<Cat>.codebooks.safetensors and the dataset's splits with the new SIDs.\n\n"
            "  --data DIR          dataset (MiniOneRec or RecBole layout; default: the embedded demo)\n"
@@ -175,7 +207,18 @@ static void build_help(void)
            "  --codes K           codes per level (default 256; at most the number of items)\n"
            "  --dim D             embedding dimensions (default 64)\n"
            "  --seed S            seed of the SVD and k-means (default 42)\n"
-           "  --iters N           Lloyd iterations per level (default 50)\n"
+           "  --method M          rqkmeans (default: residual k-means on the embeddings) or rqvae (an\n"
+           "                      RQ-VAE as MiniOneRec trains it: MLP encoder to a latent, residual\n"
+           "                      codebooks there, mirrored decoder; reconstruction + codebook +\n"
+           "                      beta x commitment loss, straight-through, AdamW)\n"
+           "  --iters N           Lloyd iterations per level (default 50; rqkmeans)\n"
+           "  --epochs N          RQ-VAE training epochs (default 200)\n"
+           "  --batch N           RQ-VAE batch size (default 256)\n"
+           "  --lr X              RQ-VAE AdamW learning rate (default 0.001)\n"
+           "  --latent N          RQ-VAE latent (codebook) dimensions (default 32)\n"
+           "  --hidden N,N,...    RQ-VAE encoder hidden sizes, the decoder mirrors them (default: from\n"
+           "                      8 x D halving to above the latent: 512,256,128,64 for D = 64)\n"
+           "  --beta X            RQ-VAE commitment weight (default 0.25)\n"
            "  --balance MODE      last-level balancing before the re-assignment: none (default),\n"
            "                      sinkhorn (all items toward uniform code usage) or groups (Sinkhorn\n"
            "                      within each group of items sharing a SID, as MiniOneRec)\n"
@@ -315,18 +358,34 @@ static sidr_status write_split(const char *path, const sidr_dataset *ds, const s
     return out_close(&o);
 }
 
+/* Codebooks, the item vectors they quantise and the codes; for the RQ-VAE
+ * the item vectors are the latents (the codebooks' space), and the text
+ * embeddings and the encoder / decoder weights (rqvae.<name>) come along. */
 static sidr_status write_codebooks(const char *path, const sidr_dataset *ds, const sidr_rq_result *r,
-                                   const sidr_embed_result *e, const sidr_rq_opts *ro, const char *method)
+                                   const sidr_embed_result *e, const sidr_rq_opts *ro, const char *method,
+                                   const sidr_rqvae_result *vae)
 {
-    int n = r->levels + 2;
+    const sidr_params *vp = vae ? &vae->model.p : NULL;
+    int n = r->levels + 2 + (vae ? 1 + vp->n_views - r->levels : 0);
     sidr_st_entry *en = xcalloc((size_t)n, sizeof *en);
-    char (*names)[32] = xcalloc((size_t)r->levels, sizeof *names);
+    char (*names)[96] = xcalloc((size_t)n, sizeof *names);
     for (int l = 0; l < r->levels; l++) {
         snprintf(names[l], sizeof names[l], "codebook.%d", l);
         en[l] = (sidr_st_entry){ names[l], SIDR_F32, 2, { r->codes, r->dim }, r->codebooks + (size_t)l * r->codes * r->dim };
     }
-    en[r->levels] = (sidr_st_entry){ "item_embeddings", SIDR_F32, 2, { r->n, r->dim }, e->emb };
+    en[r->levels] = (sidr_st_entry){ "item_embeddings", SIDR_F32, 2, { r->n, r->dim }, vae ? vae->latent : e->emb };
     en[r->levels + 1] = (sidr_st_entry){ "codes", SIDR_I32, 2, { r->n, r->depth }, r->code };
+    if (vae) {
+        int k = r->levels + 2;
+        en[k++] = (sidr_st_entry){ "text_embeddings", SIDR_F32, 2, { r->n, e->dim }, e->emb };
+        for (int v = 0; v < vp->n_views; v++) {
+            const sidr_param_view *pv = &vp->views[v];
+            if (pv->kind == SIDR_PARAM_EMBED) continue; /* the codebooks, written above */
+            snprintf(names[k], sizeof names[k], "rqvae.%s", pv->name);
+            en[k] = (sidr_st_entry){ names[k], SIDR_F32, pv->ndim, { pv->shape[0], pv->shape[1] }, vp->data + pv->offset };
+            k++;
+        }
+    }
     char *meta = NULL;
     size_t ml = 0;
     FILE *m = open_memstream(&meta, &ml);
@@ -335,6 +394,12 @@ static sidr_status write_codebooks(const char *path, const sidr_dataset *ds, con
             r->levels, r->codes, r->dim, (unsigned long long)ro->seed, r->depth, ro->dedup_level ? 1 : 0,
             r->dedup_codes);
     json_str(m, method);
+    if (vae) {
+        const sidr_rqvae *vm = &vae->model;
+        fprintf(m, ",\"rqvae_layers\":\"");
+        for (int k = 0; k <= vm->n_layers; k++) fprintf(m, "%s%d", k ? "," : "", vm->dims[k]);
+        fprintf(m, "\",\"rqvae_epochs\":\"%d\",\"rqvae_kept_epoch\":\"%d\"", vae->epochs, vae->best_epoch);
+    }
     fprintf(m, ",\"embedding\":\"tfidf-rsvd%s\",\"dataset\":", e->dim_cooc ? "+cooc-ppmi-rsvd" : "");
     json_str(m, ds->name);
     /* the item order of item_embeddings and codes rows: a JSON array inside a string */
@@ -365,7 +430,9 @@ static int cmd_sids_build(int argc, char **argv)
     const char *data = NULL, *out = NULL, *category = NULL;
     long levels = 3, codes = 256, dim = 64, seed = 42, iters = 50, window = 5;
     double eps = 0.003, cooc = 0, title_w = 2;
-    int balance = SIDR_BALANCE_NONE, resolve = 1, dedup = 0, force = 0, quiet = 0, json = 0, c;
+    int balance = SIDR_BALANCE_NONE, resolve = 1, dedup = 0, force = 0, quiet = 0, json = 0, use_vae = 0, c;
+    sidr_rqvae_opts vo;
+    sidr_rqvae_defaults(&vo);
     optind = 1;
     while ((c = getopt_long(argc, argv, "+", build_opts, NULL)) != -1) {
         switch (c) {
@@ -387,6 +454,47 @@ static int cmd_sids_build(int argc, char **argv)
             else if (!strcmp(optarg, "groups")) balance = SIDR_BALANCE_GROUPS;
             else return usage_error("sids build", "--balance expects 'sinkhorn', 'groups' or 'none', got '%s'", optarg);
             break;
+        case 'M':
+            if (!strcmp(optarg, "rqvae")) use_vae = 1;
+            else if (!strcmp(optarg, "rqkmeans")) use_vae = 0;
+            else return usage_error("sids build", "--method expects 'rqkmeans' or 'rqvae', got '%s'", optarg);
+            break;
+        case 'E': {
+            long v;
+            if (parse_int(optarg, 1, 1000000, &v)) return usage_error("sids build", "--epochs expects an integer in [1, 1000000]");
+            vo.epochs = (int)v;
+            break;
+        }
+        case 'B': {
+            long v;
+            if (parse_int(optarg, 1, 1 << 20, &v)) return usage_error("sids build", "--batch expects an integer in [1, 1048576]");
+            vo.batch = (int)v;
+            break;
+        }
+        case 'Z': {
+            long v;
+            if (parse_int(optarg, 1, 4096, &v)) return usage_error("sids build", "--latent expects an integer in [1, 4096]");
+            vo.latent = (int)v;
+            break;
+        }
+        case 'H': {
+            int nh = 0;
+            for (const char *p = optarg; *p; nh++) {
+                char *end;
+                errno = 0;
+                long v = strtol(p, &end, 10);
+                if (end == p || errno || v < 1 || v > 65536 || (*end && *end != ',') || nh == SIDR_RQVAE_MAX_HIDDEN)
+                    return usage_error("sids build", "--hidden expects 1 to %d comma-separated sizes in [1, 65536], "
+                                       "got '%s'", SIDR_RQVAE_MAX_HIDDEN, optarg);
+                vo.hidden[nh] = (int)v;
+                p = *end ? end + 1 : end;
+            }
+            if (nh == 0) return usage_error("sids build", "--hidden expects at least one size");
+            vo.n_hidden = nh;
+            break;
+        }
+        case 'r': if (parse_float(optarg, 1e-7, 10, &vo.lr)) return usage_error("sids build", "--lr expects a number in (0, 10]"); break;
+        case 'A': if (parse_float(optarg, 0, 100, &vo.beta)) return usage_error("sids build", "--beta expects a number in [0, 100]"); break;
         case 'R': resolve = 0; break;
         case 'U': dedup = 1; break;
         case 'f': force = 1; break;
@@ -421,6 +529,8 @@ static int cmd_sids_build(int argc, char **argv)
     sidr_rq_result rr;
     memset(&er, 0, sizeof er);
     memset(&rr, 0, sizeof rr);
+    sidr_rqvae_result vr;
+    memset(&vr, 0, sizeof vr);
     char **sid = NULL;
     char *p_index = NULL, *p_items = NULL, *p_info = NULL, *p_cb = NULL, *p_split[SIDR_SPLIT_COUNT] = {0};
     char *info_name = NULL, *dir_index = NULL, *dir_info = NULL;
@@ -550,39 +660,79 @@ static int cmd_sids_build(int argc, char **argv)
     ro.dedup_level = dedup;
     ro.progress = progress_fn;
     ro.user = &ps;
-    s = sidr_rq_build(er.emb, n, er.dim, &ro, &rr);
+    if (use_vae) {
+        vae_progress vp = { .quiet = quiet, .started = !quiet };
+        if (!quiet) progress_start(&vp.bar, "sidr sids: rq-vae training", vo.epochs, "epochs");
+        vo.rq = ro;
+        vo.seed = (uint64_t)seed;
+        vo.progress = vae_progress_fn;
+        vo.user = &vp;
+        if (!quiet) {
+            int h[SIDR_RQVAE_MAX_HIDDEN], nh = vo.n_hidden;
+            if (nh) memcpy(h, vo.hidden, sizeof h);
+            else nh = sidr_rqvae_default_hidden(er.dim, vo.latent, h);
+            fprintf(stderr, "sidr sids: RQ-VAE %d", er.dim);
+            for (int k = 0; k < nh; k++) fprintf(stderr, "-%d", h[k]);
+            fprintf(stderr, "-%d, %ld x %ld codes; %d epochs, batch %d, lr %g, beta %g\n", vo.latent, levels, codes,
+                    vo.epochs, vo.batch, vo.lr, vo.beta);
+        }
+        s = sidr_rqvae_build(er.emb, n, er.dim, &vo, &vr);
+        if (vp.started) progress_end(&vp.bar, vp.done, vp.note);
+    } else {
+        s = sidr_rq_build(er.emb, n, er.dim, &ro, &rr);
+    }
     progress_close(&ps);
     if (s) {
         rc = runtime_error("sids build", s);
         goto out;
     }
+    const sidr_rq_result *q = use_vae ? &vr.rq : &rr;
     t_rq = now_seconds();
+    /* code statistics, for either quantiser */
+    sidr_sid_stats qs;
+    int kpl[SIDR_SID_MAX_LEVELS] = { 0 };
+    for (int l = 0; l < q->levels; l++) kpl[l] = q->codes;
+    sidr_sid_stats_compute(q->code, n, q->depth, kpl, &qs);
+    /* reconstruction of the embeddings: the residual after the last level for
+     * k-means, the decoder's output for the RQ-VAE */
+    double recon = use_vae ? vr.recon_mse : rr.level_mse[rr.levels];
+    double baseline = use_vae ? vr.baseline_mse : sidr_mean_baseline_mse(er.emb, n, er.dim);
     if (!quiet) {
-        fprintf(stderr, "sidr sids: collisions (SIDs shared by >1 item): %d plain", rr.collisions_plain);
-        if (balance != SIDR_BALANCE_NONE) fprintf(stderr, ", %d balanced", rr.collisions_balanced);
-        if (resolve) fprintf(stderr, ", %d after re-assignment (%d items moved)", rr.collisions_final, rr.moved);
-        fprintf(stderr, "\n");
+        fprintf(stderr, "sidr sids: codes used per level:");
+        for (int l = 0; l < q->levels; l++) fprintf(stderr, " %c %d/%d", 'a' + l, qs.used[l], q->codes);
+        fprintf(stderr, "\nsidr sids: collisions (SIDs shared by >1 item): %d plain (%d items)", q->collisions_plain,
+                q->items_colliding_plain);
+        if (balance != SIDR_BALANCE_NONE) fprintf(stderr, ", %d balanced", q->collisions_balanced);
+        if (resolve) fprintf(stderr, ", %d after re-assignment (%d items moved)", q->collisions_final, q->moved);
+        fprintf(stderr, "\nsidr sids: quantisation error (mean squared residual%s): %.4f before, %.4f after %d levels\n",
+                use_vae ? " in the latent" : "", q->level_mse[0], q->level_mse[q->levels], q->levels);
+        fprintf(stderr, "sidr sids: reconstruction error of the embeddings (mean squared): %.4f; mean-vector "
+                "baseline %.4f\n", recon, baseline);
+        if (use_vae)
+            fprintf(stderr, "sidr sids: RQ-VAE: %ld steps, loss %.5f -> %.5f, kept epoch %d (plain collision rate "
+                    "%.4f), %d dead codes restarted\n", vr.steps, vr.epoch_loss[0], vr.epoch_loss[vr.epochs - 1],
+                    vr.best_epoch, vr.best_collision_rate, vr.revived);
     }
 
     /* SID strings and files */
     sid = xcalloc((size_t)n, sizeof *sid);
     for (int i = 0; i < n; i++) {
-        size_t cap = (size_t)rr.depth * 16 + 1, k = 0;
+        size_t cap = (size_t)q->depth * 16 + 1, k = 0;
         sid[i] = xmalloc(cap);
-        for (int l = 0; l < rr.depth; l++) {
+        for (int l = 0; l < q->depth; l++) {
             char t[32];
-            sid_token(t, sizeof t, l, rr.code[(size_t)i * rr.depth + l]);
+            sid_token(t, sizeof t, l, q->code[(size_t)i * q->depth + l]);
             memcpy(sid[i] + k, t, strlen(t));
             k += strlen(t);
         }
         sid[i][k] = 0;
     }
     char method[160];
-    snprintf(method, sizeof method, "rq-kmeans%s%s%s", balance == SIDR_BALANCE_SINKHORN ? "+sinkhorn" : balance == SIDR_BALANCE_GROUPS ? "+sinkhorn-groups" : "",
+    snprintf(method, sizeof method, "%s%s%s%s", use_vae ? "rq-vae" : "rq-kmeans", balance == SIDR_BALANCE_SINKHORN ? "+sinkhorn" : balance == SIDR_BALANCE_GROUPS ? "+sinkhorn-groups" : "",
              resolve ? "+prefix-reassign" : "", dedup ? "+dedup-level" : "");
-    if ((s = make_dirs(dir_index)) || (s = make_dirs(dir_info)) || (s = write_index(p_index, &ds, &rr)) ||
+    if ((s = make_dirs(dir_index)) || (s = make_dirs(dir_info)) || (s = write_index(p_index, &ds, q)) ||
         (s = write_item_json(p_items, &ds)) || (s = write_info(p_info, &ds, sid)) ||
-        (s = write_codebooks(p_cb, &ds, &rr, &er, &ro, method))) {
+        (s = write_codebooks(p_cb, &ds, q, &er, &ro, method, use_vae ? &vr : NULL))) {
         rc = runtime_error("sids build", s);
         goto out;
     }
@@ -609,17 +759,46 @@ static int cmd_sids_build(int argc, char **argv)
         json_str(stdout, ds.name);
         printf(",\"items\":%d,\"items_without_text\":%d,\"levels\":%d,\"codes\":%d,\"depth\":%d,\"dim\":%d,"
                "\"dim_text\":%d,\"dim_cooc\":%d,\"cooc_items\":%d,\"seed\":%ld,\"method\":",
-               n, no_text, rr.levels, rr.codes, rr.depth, rr.dim, er.dim_text, er.dim_cooc, er.cooc_items, seed);
+               n, no_text, q->levels, q->codes, q->depth, q->dim, er.dim_text, er.dim_cooc, er.cooc_items, seed);
         json_str(stdout, method);
         printf(",\"vocab\":%d,\"tfidf_nnz\":%lld,\"level_mse\":[", er.vocab, (long long)er.nnz);
-        for (int l = 0; l <= rr.levels; l++) {
+        for (int l = 0; l <= q->levels; l++) {
             if (l) putchar(',');
-            json_float(stdout, (float)rr.level_mse[l]);
+            json_float(stdout, (float)q->level_mse[l]);
         }
         printf("],\"collisions\":{\"plain\":%d,\"balanced\":%d,\"final\":%d,\"items_plain\":%d,\"items_final\":%d,"
-               "\"moved\":%d},\"dedup_codes\":%d,\"files\":{\"index\":",
-               rr.collisions_plain, rr.collisions_balanced, rr.collisions_final, rr.items_colliding_plain,
-               rr.items_colliding_final, rr.moved, rr.dedup_codes);
+               "\"moved\":%d},\"dedup_codes\":%d",
+               q->collisions_plain, q->collisions_balanced, q->collisions_final, q->items_colliding_plain,
+               q->items_colliding_final, q->moved, q->dedup_codes);
+        printf(",\"codes_used\":[");
+        for (int l = 0; l < q->levels; l++) printf("%s%d", l ? "," : "", qs.used[l]);
+        printf("],\"entropy_bits\":[");
+        for (int l = 0; l < q->levels; l++) printf("%s%.4f", l ? "," : "", qs.entropy[l]);
+        printf("],\"quantisation_mse\":");
+        json_float(stdout, (float)q->level_mse[q->levels]);
+        printf(",\"reconstruction_mse\":");
+        json_float(stdout, (float)recon);
+        printf(",\"baseline_mse\":");
+        json_float(stdout, (float)baseline);
+        if (use_vae) {
+            const sidr_rqvae *vm = &vr.model;
+            printf(",\"rqvae\":{\"layers\":[");
+            for (int k = 0; k <= vm->n_layers; k++) printf("%s%d", k ? "," : "", vm->dims[k]);
+            printf("],\"epochs\":%d,\"batch\":%d,\"lr\":%g,\"beta\":%g,\"steps\":%ld,\"kept_epoch\":%d,"
+                   "\"plain_collision_rate\":%.6f,\"dead_codes_restarted\":%d,\"loss\":[", vr.epochs, vo.batch, vo.lr,
+                   vo.beta, vr.steps, vr.best_epoch, vr.best_collision_rate, vr.revived);
+            for (int e = 0; e < vr.epochs; e++) {
+                if (e) putchar(',');
+                json_float(stdout, (float)vr.epoch_loss[e]);
+            }
+            printf("],\"recon_loss\":[");
+            for (int e = 0; e < vr.epochs; e++) {
+                if (e) putchar(',');
+                json_float(stdout, (float)vr.epoch_recon[e]);
+            }
+            printf("]}");
+        }
+        printf(",\"files\":{\"index\":");
         json_str(stdout, p_index);
         printf(",\"items\":");
         json_str(stdout, p_items);
@@ -643,6 +822,7 @@ out:
     free(seqs);
     sidr_embed_free(&er);
     sidr_rq_free(&rr);
+    sidr_rqvae_result_free(&vr);
     free(p_index);
     free(p_items);
     free(p_info);

@@ -97,9 +97,26 @@ rm -rf "$WORK/stage3"
 fi
 
 log "evaluation on the test split${EVAL_ROWS:+ (first $EVAL_ROWS rows)}"
-"$SIDR" eval --model "$WORK/stage1" --data "$WORK/data" --no-think $L --json "$WORK/eval-stage1.json" $T 2>/dev/null
-"$SIDR" eval --model "$WORK/stage2" --data "$WORK/data" --think --max-reasoning "$MAX_NEW" $L --json "$WORK/eval-stage2.json" $T 2>/dev/null
-"$SIDR" eval --model "$WORK/stage3" --data "$WORK/data" --think --max-reasoning "$MAX_NEW" $L --json "$WORK/eval-stage3.json" $T 2>/dev/null
+# evaluate NAME MODE: one single-threaded shard per core, merged exactly
+# (a model this small decodes faster on one thread than split over two).
+SHARDS=${SHARDS:-$(nproc 2>/dev/null || echo 2)}
+evaluate() {
+  i=0 files=""
+  while [ "$i" -lt "$SHARDS" ]; do
+    SIDR_THREADS=1 "$SIDR" eval --model "$WORK/$1" --data "$WORK/data" $2 $L --shard "$i/$SHARDS" \
+      --json "$WORK/eval-$1.part$i.json" >/dev/null 2>&1 &
+    files="$files $WORK/eval-$1.part$i.json"
+    i=$((i + 1))
+  done
+  wait
+  # shellcheck disable=SC2086
+  "$SIDR" eval-merge --json "$WORK/eval-$1.json" $files
+  # shellcheck disable=SC2086
+  rm -f $files
+}
+evaluate stage1 --no-think
+evaluate stage2 "--think --max-reasoning $MAX_NEW"
+evaluate stage3 "--think --max-reasoning $MAX_NEW"
 
 log "installing into $DEST"
 rm -rf "$DEST/model.new" "$DEST/data.new"

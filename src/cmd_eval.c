@@ -8,6 +8,7 @@
 
 #include "cli.h"
 #include "commands.h"
+#include "grounding.h"
 #include "metrics.h"
 #include "progress.h"
 #include "recommend.h"
@@ -40,13 +41,38 @@ static void help(void)
 }
 
 typedef struct {
-    int row, rank, reasoning_tokens, n_beams;
-    char *user, *target;
+    int row, rank, reasoning_tokens, n_beams, has_trace;
+    char *user, *target, *reasoning;
     char **beams;
     double seconds;
+    metrics_grounding g;
 } row_result;
 
-static void print_table(FILE *f, const metrics *m, long total_rows, double wall)
+/* The 95% bootstrap intervals of HR@10 and NDCG@10 over the rows' ranks,
+ * taken in row order so that merged shards give the full run's interval. */
+typedef struct {
+    metrics_interval hr10, ndcg10;
+} eval_intervals;
+
+static eval_intervals intervals_of(const int *rank, long n)
+{
+    eval_intervals iv;
+    double *x = xmalloc((size_t)(n > 0 ? n : 1) * sizeof *x);
+    for (long i = 0; i < n; i++) x[i] = metric_hr(rank[i], 10);
+    iv.hr10 = metrics_bootstrap(x, n, METRICS_RESAMPLES, METRICS_SEED);
+    for (long i = 0; i < n; i++) x[i] = metric_ndcg(rank[i], 10);
+    iv.ndcg10 = metrics_bootstrap(x, n, METRICS_RESAMPLES, METRICS_SEED);
+    free(x);
+    return iv;
+}
+
+static void print_share(FILE *f, const char *what, double v)
+{
+    if (v < 0) fprintf(f, "%s -", what);
+    else fprintf(f, "%s %.1f%%", what, 100 * v);
+}
+
+static void print_table(FILE *f, const metrics *m, long total_rows, double wall, const eval_intervals *iv)
 {
     double n = m->rows ? (double)m->rows : 1;
     fprintf(f, "rows %ld of %ld\n", m->rows, total_rows);
@@ -55,11 +81,35 @@ static void print_table(FILE *f, const metrics *m, long total_rows, double wall)
     for (int i = 0; i < METRICS_N_K; i++) fprintf(f, " %.4f ", m->hr[i] / n);
     fprintf(f, "\nNDCG  ");
     for (int i = 0; i < METRICS_N_K; i++) fprintf(f, " %.4f ", m->ndcg[i] / n);
-    fprintf(f, "\ninvalid-SID rate %.4f, mean reasoning tokens %.1f, wall %.1f s\n", m->invalid / n,
+    fprintf(f, "\n95%% bootstrap intervals: HR@10 [%.4f, %.4f], NDCG@10 [%.4f, %.4f]\n", iv->hr10.lo, iv->hr10.hi,
+            iv->ndcg10.lo, iv->ndcg10.hi);
+    fprintf(f, "invalid-SID rate %.4f, mean reasoning tokens %.1f, wall %.1f s\n", m->invalid / n,
             m->reasoning_tokens / n, wall);
+    if (m->trace_rows) {
+        fprintf(f, "grounding: %.2f SID mentions per trace; ", (double)m->mentions / (double)m->trace_rows);
+        print_share(f, "catalogue SIDs", metrics_catalogue_share(m));
+        print_share(f, ", history SIDs", metrics_history_share(m));
+        print_share(f, ", top-1 cited in the trace", metrics_top1_in_trace(m));
+        fputc('\n', f);
+    }
 }
 
-static cJSON *metrics_json(const metrics *m, double wall)
+static void add_share(cJSON *o, const char *key, double v)
+{
+    if (v < 0) cJSON_AddNullToObject(o, key);
+    else cJSON_AddNumberToObject(o, key, v);
+}
+
+static cJSON *interval_json(const metrics_interval *v)
+{
+    cJSON *a = cJSON_CreateArray();
+    cJSON_AddItemToArray(a, cJSON_CreateNumber(v->lo));
+    cJSON_AddItemToArray(a, cJSON_CreateNumber(v->hi));
+    return a;
+}
+
+/* The summary: means, intervals and grounding. */
+static cJSON *metrics_json(const metrics *m, double wall, const eval_intervals *iv)
 {
     double n = m->rows ? (double)m->rows : 1;
     cJSON *o = cJSON_CreateObject();
@@ -76,6 +126,18 @@ static cJSON *metrics_json(const metrics *m, double wall)
     cJSON_AddNumberToObject(o, "invalid_sid_rate", m->invalid / n);
     cJSON_AddNumberToObject(o, "mean_reasoning_tokens", m->reasoning_tokens / n);
     cJSON_AddNumberToObject(o, "wall_seconds", wall);
+    cJSON *ci = cJSON_AddObjectToObject(o, "ci95");
+    cJSON_AddItemToObject(ci, "HR@10", interval_json(&iv->hr10));
+    cJSON_AddItemToObject(ci, "NDCG@10", interval_json(&iv->ndcg10));
+    cJSON_AddNumberToObject(ci, "resamples", METRICS_RESAMPLES);
+    cJSON_AddNumberToObject(ci, "seed", METRICS_SEED);
+    cJSON *g = cJSON_AddObjectToObject(o, "grounding");
+    cJSON_AddNumberToObject(g, "trace_rows", (double)m->trace_rows);
+    cJSON_AddNumberToObject(g, "sid_mentions", (double)m->mentions);
+    add_share(g, "mean_sid_mentions", m->trace_rows ? (double)m->mentions / (double)m->trace_rows : -1);
+    add_share(g, "catalogue_share", metrics_catalogue_share(m));
+    add_share(g, "history_share", metrics_history_share(m));
+    add_share(g, "top1_in_trace", metrics_top1_in_trace(m));
     return o;
 }
 
@@ -163,7 +225,12 @@ int cmd_eval(int argc, char **argv)
             rec_beam_sid(&r, b, sid, sizeof sid);
             o->beams[b] = xstrdup(sid);
         }
-        metrics_add(&m, o->rank, r.bs.n_hyps == 0, r.n_gen, o->seconds);
+        if (set.think) {
+            o->has_trace = 1;
+            o->reasoning = xstrdup(r.reasoning ? r.reasoning : "");
+            grounding_measure(o->reasoning, &ss.ds, hist, nh, o->n_beams ? o->beams[0] : NULL, &o->g);
+        }
+        metrics_add(&m, o->rank, r.bs.n_hyps == 0, r.n_gen, o->seconds, o->has_trace ? &o->g : NULL);
         rec_free(&r);
         snprintf(note, sizeof note, "HR@10 %.4f", m.hr[3] / m.rows);
         progress_update(&pr, done + 1, note);
@@ -171,7 +238,11 @@ int cmd_eval(int argc, char **argv)
     double wall = now_seconds() - t0;
     progress_end(&pr, done, interrupted ? "interrupted" : NULL);
     if (rc == EXIT_OK) {
-        print_table(stdout, &m, last - first, wall);
+        int *ranks = xmalloc((size_t)(done > 0 ? done : 1) * sizeof *ranks);
+        for (long i = 0; i < done; i++) ranks[i] = res[i].rank;
+        eval_intervals iv = intervals_of(ranks, done);
+        free(ranks);
+        print_table(stdout, &m, last - first, wall, &iv);
         if (json_path) {
             cJSON *root = cJSON_CreateObject();
             cJSON_AddStringToObject(root, "model", model);
@@ -189,7 +260,7 @@ int cmd_eval(int argc, char **argv)
             cJSON_AddItemToArray(range, cJSON_CreateNumber((double)first));
             cJSON_AddItemToArray(range, cJSON_CreateNumber((double)last));
             cJSON_AddBoolToObject(root, "complete", done == last - first);
-            cJSON_AddItemToObject(root, "metrics", metrics_json(&m, wall));
+            cJSON_AddItemToObject(root, "metrics", metrics_json(&m, wall, &iv));
             cJSON *rows = cJSON_AddArrayToObject(root, "per_row");
             for (long i = 0; i < done; i++) {
                 cJSON *o = cJSON_CreateObject();
@@ -201,6 +272,13 @@ int cmd_eval(int argc, char **argv)
                 cJSON_AddNumberToObject(o, "seconds", res[i].seconds);
                 cJSON *b = cJSON_AddArrayToObject(o, "beams");
                 for (int k = 0; k < res[i].n_beams; k++) cJSON_AddItemToArray(b, cJSON_CreateString(res[i].beams[k]));
+                if (res[i].has_trace) {
+                    cJSON_AddNumberToObject(o, "sid_mentions", res[i].g.mentions);
+                    cJSON_AddNumberToObject(o, "catalogue_mentions", res[i].g.catalogue);
+                    cJSON_AddNumberToObject(o, "history_mentions", res[i].g.history);
+                    cJSON_AddBoolToObject(o, "top1_mentioned", res[i].g.top1);
+                    cJSON_AddStringToObject(o, "reasoning", res[i].reasoning);
+                }
                 cJSON_AddItemToArray(rows, o);
             }
             if ((s = write_json_file(json_path, root))) rc = runtime_error("eval", s);
@@ -212,6 +290,7 @@ int cmd_eval(int argc, char **argv)
         free(res[i].beams);
         free(res[i].user);
         free(res[i].target);
+        free(res[i].reasoning);
     }
     free(res);
     session_close(&ss);
@@ -240,6 +319,17 @@ static int same_setting(const cJSON *a, const cJSON *b, const char *k)
     return x && y && cJSON_Compare(x, y, 1);
 }
 
+typedef struct {
+    long row;
+    int rank;
+} row_rank;
+
+static int cmp_ranked(const void *a, const void *b)
+{
+    long x = ((const row_rank *)a)->row, y = ((const row_rank *)b)->row;
+    return x < y ? -1 : x > y;
+}
+
 int cmd_eval_merge(int argc, char **argv)
 {
     const char *out_path = NULL;
@@ -263,6 +353,8 @@ int cmd_eval_merge(int argc, char **argv)
     if (optind >= argc) return usage_error("eval-merge", "expected one or more result files");
     cJSON *first = NULL, *all_rows = cJSON_CreateArray();
     metrics m = { 0 };
+    row_rank *ranked = NULL;
+    long n_ranked = 0, cap_ranked = 0;
     double wall = 0, rows_in_split = 0, limit = 0;
     int rc = EXIT_OK, complete = 1;
     cJSON **docs = xcalloc(argc, sizeof *docs);
@@ -317,13 +409,33 @@ int cmd_eval_merge(int argc, char **argv)
             }
             if (rc) break;
             const cJSON *beams = cJSON_GetObjectItemCaseSensitive(r, "beams");
-            metrics_add(&m, (int)rank, cJSON_GetArraySize(beams) == 0, (int)rt, sec);
+            metrics_grounding g = { 0, 0, 0, 0 };
+            double gm, gc, gh;
+            int has_trace = !num(r, "sid_mentions", &gm) && !num(r, "catalogue_mentions", &gc) &&
+                            !num(r, "history_mentions", &gh);
+            if (has_trace) {
+                g.mentions = (int)gm;
+                g.catalogue = (int)gc;
+                g.history = (int)gh;
+                g.top1 = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r, "top1_mentioned"));
+            }
+            metrics_add(&m, (int)rank, cJSON_GetArraySize(beams) == 0, (int)rt, sec, has_trace ? &g : NULL);
+            if (n_ranked == cap_ranked)
+                ranked = xrealloc(ranked, (size_t)(cap_ranked = cap_ranked * 2 + 256) * sizeof *ranked);
+            ranked[n_ranked].row = (long)row;
+            ranked[n_ranked++].rank = (int)rank;
             cJSON_AddItemToArray(all_rows, cJSON_Duplicate(r, 1));
         }
     }
     if (rc == EXIT_OK) {
         if (m.rows < (long)limit) complete = 0;
-        print_table(stdout, &m, (long)limit, wall);
+        /* row order, as a single run would have them */
+        qsort(ranked, (size_t)n_ranked, sizeof *ranked, cmp_ranked);
+        int *ranks = xmalloc((size_t)(n_ranked ? n_ranked : 1) * sizeof *ranks);
+        for (long i = 0; i < n_ranked; i++) ranks[i] = ranked[i].rank;
+        eval_intervals iv = intervals_of(ranks, n_ranked);
+        free(ranks);
+        print_table(stdout, &m, (long)limit, wall, &iv);
         if (!complete) fprintf(stderr, "sidr eval-merge: warning: the shards cover %ld of %.0f rows\n", m.rows, limit);
         if (out_path) {
             cJSON *root = cJSON_CreateObject();
@@ -334,7 +446,7 @@ int cmd_eval_merge(int argc, char **argv)
             }
             cJSON_AddNumberToObject(root, "shards", argc - optind);
             cJSON_AddBoolToObject(root, "complete", complete);
-            cJSON_AddItemToObject(root, "metrics", metrics_json(&m, wall));
+            cJSON_AddItemToObject(root, "metrics", metrics_json(&m, wall, &iv));
             cJSON_AddItemToObject(root, "per_row", all_rows);
             all_rows = NULL;
             sidr_status s = write_json_file(out_path, root);
@@ -343,6 +455,7 @@ int cmd_eval_merge(int argc, char **argv)
         }
     }
     cJSON_Delete(all_rows);
+    free(ranked);
     for (int f = 0; f < argc; f++) cJSON_Delete(docs[f]);
     free(docs);
     (void)rows_in_split;

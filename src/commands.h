@@ -14,6 +14,7 @@ int cmd_tokenizer(int argc, char **argv);
 int cmd_recommend(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_eval_merge(int argc, char **argv);
+int cmd_eval_diff(int argc, char **argv);
 int cmd_align_report(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_sids(int argc, char **argv);

@@ -331,7 +331,7 @@ static sidr_status eval_hr(trainer *t, sidr_model *m, metrics *mt)
         if ((s = rec_begin(&r, m, t->tok, &t->cat, &set, hist, row->n_hist))) break;
         if (!(s = rec_run_all(&r, NULL, NULL))) {
             int rank = rec_rank(&r, t->ds.items[row->target].sid);
-            metrics_add(mt, rank, r.bs.n_hyps == 0, r.n_gen, now_seconds() - t0);
+            metrics_add(mt, rank, r.bs.n_hyps == 0, r.n_gen, now_seconds() - t0, NULL);
         }
         rec_free(&r);
     }

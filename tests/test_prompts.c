@@ -58,9 +58,9 @@ int main(void)
     tap_ok(metric_hr(9, 10) == 1 && fabs(metric_ndcg(9, 10) - 1 / log2(11.0)) < 1e-12 && metric_hr(10, 10) == 0, "rank 9 is the last hit @10");
     tap_ok(metric_hr(-1, 10) == 0 && metric_ndcg(-1, 10) == 0, "no match scores 0");
     metrics a = { 0 }, b = { 0 };
-    metrics_add(&a, 0, 0, 100, 1.0);
-    metrics_add(&a, 4, 0, 50, 1.0);
-    metrics_add(&b, -1, 1, 30, 2.0);
+    metrics_add(&a, 0, 0, 100, 1.0, NULL);
+    metrics_add(&a, 4, 0, 50, 1.0, NULL);
+    metrics_add(&b, -1, 1, 30, 2.0, NULL);
     metrics_merge(&a, &b);
     tap_ok(a.rows == 3 && a.hr[0] == 1 && a.hr[2] == 2 && a.hr[3] == 2 && a.invalid == 1 && a.reasoning_tokens == 180,
            "accumulating and merging shards: rows 3, HR@1 1/3, HR@5 2/3, 1 invalid");

@@ -64,5 +64,44 @@ check "--shard I/N needs I < N" '[ $? = 2 ]'
 "$SIDR" eval --model "$TMP/m" --data "$DATA" --split train >/dev/null 2>"$TMP/err"
 check "eval on an absent split says so" '[ $? = 1 ] && grep -q "train" "$TMP/err"'
 
+# grounding and intervals
+"$SIDR" eval --model "$TMP/m" --data "$DATA" --think --max-reasoning 24 --json "$TMP/think.json" >"$TMP/tout" 2>"$TMP/err"
+check "eval --think reports grounding per row and averaged" \
+  'grep -q "\"grounding\":" "$TMP/think.json" && grep -q "\"history_mentions\":" "$TMP/think.json" && grep -q "\"reasoning\":" "$TMP/think.json" && grep -q "^grounding: " "$TMP/tout"'
+check "eval reports 95% bootstrap intervals" 'grep -q "\"ci95\":" "$TMP/full.json" && grep -q "^95% bootstrap intervals: HR@10 \[" "$TMP/out"'
+# the averaged mentions are the sum of the per-row ones
+flat() { tr -d ' \t\n' <"$1"; }
+sum=$(flat "$TMP/think.json" | grep -o "\"sid_mentions\":[0-9]*" | tail -n +2 | sed 's/.*://' | awk '{s+=$1} END{print s+0}')
+total=$(flat "$TMP/think.json" | grep -o "\"sid_mentions\":[0-9]*" | head -1 | sed 's/.*://')
+check "the summary's mentions ($total) add up the rows' ($sum)" '[ "$sum" = "$total" ]'
+"$SIDR" eval --model "$TMP/m" --data "$DATA" --think --max-reasoning 24 --shard 0/2 --json "$TMP/ts0.json" >/dev/null 2>&1
+"$SIDR" eval --model "$TMP/m" --data "$DATA" --think --max-reasoning 24 --shard 1/2 --json "$TMP/ts1.json" >/dev/null 2>&1
+"$SIDR" eval-merge "$TMP/ts1.json" "$TMP/ts0.json" >"$TMP/tmout" 2>"$TMP/err"
+check "merged think shards (in any order) give the full run's grounding and intervals" \
+  '[ "$(grep -v wall "$TMP/tout")" = "$(grep -v wall "$TMP/tmout")" ]'
+
+# eval-diff: a run against itself, and a hand-made pair with known answers
+"$SIDR" eval-diff "$TMP/full.json" "$TMP/full.json" >"$TMP/dout" 2>"$TMP/err"
+check "eval-diff of a run with itself: zero difference, no row hits in only one" \
+  'grep -q "^HR@10 .* +0.0000  \[+0.0000, +0.0000\]" "$TMP/dout" && grep -q "^only A hits: 0 rows" "$TMP/dout" && grep -q "^only B hits: 0 rows" "$TMP/dout"'
+mk() { # mk FILE SPLIT rank0 rank1 rank2 rank3
+  printf '{"model":"%s","split":"%s","mode":"think","per_row":[' "$1" "$2" >"$TMP/$1"
+  printf '{"row":0,"user":"u0","rank":%s},{"row":1,"user":"u1","rank":%s},{"row":2,"user":"u2","rank":%s},{"row":3,"user":"u3","rank":%s}]}' "$3" "$4" "$5" "$6" >>"$TMP/$1"
+}
+mk a.json test 0 -1 5 20
+mk b.json test -1 2 5 3
+"$SIDR" eval-diff --json "$TMP/d.json" "$TMP/a.json" "$TMP/b.json" >"$TMP/dout" 2>"$TMP/err"
+check "eval-diff: HR@10 0.5 -> 0.75, +0.25" 'grep -q "^HR@10 *0.5000 *0.7500 *+0.2500" "$TMP/dout"'
+check "eval-diff lists the row only A hits and the two only B hits" \
+  'grep -q "^only A hits: 1 rows" "$TMP/dout" && grep -q "test:0 u0  rank 0 -> -1" "$TMP/dout" && grep -q "^only B hits: 2 rows" "$TMP/dout" && flat "$TMP/d.json" | grep -q "\"only_b\":\[{\"row\":1,"'
+check "eval-diff --json has the paired interval" 'flat "$TMP/d.json" | grep -q "\"diff\":{\"HR@10\":{\"mean\":0.25,\"ci95\":\[-0.5,1\]"'
+mk c.json valid 0 0 0 0
+"$SIDR" eval-diff "$TMP/a.json" "$TMP/c.json" >/dev/null 2>"$TMP/err"
+check "eval-diff refuses runs of different splits" '[ $? = 1 ] && grep -q "split" "$TMP/err"'
+"$SIDR" eval-diff "$TMP/a.json" "$TMP/bad.json" >/dev/null 2>"$TMP/err"
+check "eval-diff names a file that is not a result" '[ $? = 1 ] && grep -q "bad.json" "$TMP/err"'
+"$SIDR" eval-diff "$TMP/a.json" >/dev/null 2>"$TMP/err"
+check "eval-diff needs two files" '[ $? = 2 ]'
+
 echo "1..$n"
 [ $failed = 0 ]

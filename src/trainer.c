@@ -4,10 +4,12 @@
 #include <cjson/cJSON.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "csv.h"
@@ -441,31 +443,145 @@ static double jnum(const cJSON *o, const char *k, double def)
 
 /* ---- checkpoints ---------------------------------------------------------------------------- */
 
+/* Tests widen the windows a kill can hit: SIDR_TEST_SAVE_PAUSE_MS pauses
+ * between the files and renames of every save. */
+static void save_pause(void)
+{
+    const char *e = getenv("SIDR_TEST_SAVE_PAUSE_MS");
+    int ms = e ? atoi(e) : 0;
+    if (ms > 0 && ms < 10000) {
+        struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+        nanosleep(&ts, NULL);
+    }
+}
+
+/* Makes a rename durable: the directory entry itself is flushed. */
+static void fsync_dir(const char *dir)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY);
+    if (fd >= 0) {
+        fsync(fd);
+        close(fd);
+    }
+}
+
+static char *parent_dir(const char *path)
+{
+    char *p = xstrdup(path), *slash = strrchr(p, '/');
+    if (!slash) {
+        free(p);
+        return xstrdup(".");
+    }
+    if (slash == p) slash[1] = 0;
+    else *slash = 0;
+    return p;
+}
+
+/* Puts the complete folder tmp in the place of final: final -> final.old,
+ * tmp -> final, then final.old goes.  A kill at any point leaves either the
+ * old folder, or the new one, or (between the two renames) final.old beside
+ * final.tmp, which trainer_clean_leftovers puts back. */
+static sidr_status swap_in_dir(const char *tmp, const char *final)
+{
+    char *old = xmalloc(strlen(final) + 8), *parent = parent_dir(final);
+    sprintf(old, "%s.old", final);
+    sidr_status s = SIDR_OK;
+    fsync_dir(tmp);
+    if (is_dir(final)) {
+        rm_rf(old);
+        if (rename(final, old) != 0) s = sidr_fail(SIDR_ERR_IO, "%s: cannot rename: %s", final, strerror(errno));
+        save_pause();
+    }
+    if (!s && rename(tmp, final) != 0) s = sidr_fail(SIDR_ERR_IO, "%s: cannot rename to %s: %s", tmp, final, strerror(errno));
+    if (!s) {
+        fsync_dir(parent);
+        rm_rf(old);
+    }
+    free(old);
+    free(parent);
+    return s;
+}
+
+/* Removes what a killed run can leave in OUT: half-written folders
+ * (*.tmp), stray temporary files (NAME.tmpPID), folders being removed
+ * (*.del), and restores a folder whose
+ * swap was cut between its two renames (NAME.old without NAME). */
+static int is_tmp_name(const char *n)
+{
+    size_t len = strlen(n);
+    if (len > 4 && !strcmp(n + len - 4, ".del")) return 1;
+    const char *t = strstr(n, ".tmp");
+    if (!t) return 0;
+    for (t += 4; *t; t++)
+        if (*t < '0' || *t > '9') return 0;
+    return 1;
+}
+
+static void clean_dir_files(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d) return;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (!is_tmp_name(e->d_name)) continue;
+        char *p = path_join(dir, e->d_name);
+        if (is_dir(p)) rm_rf(p);
+        else unlink(p);
+        free(p);
+    }
+    closedir(d);
+}
+
+void trainer_clean_leftovers(const char *out)
+{
+    DIR *d = opendir(out);
+    if (!d) return;
+    struct dirent *e;
+    char **olds = NULL;
+    int n_old = 0;
+    while ((e = readdir(d))) {
+        size_t len = strlen(e->d_name);
+        if (len > 4 && !strcmp(e->d_name + len - 4, ".old")) {
+            olds = xrealloc(olds, (size_t)(n_old + 1) * sizeof *olds);
+            olds[n_old++] = xstrdup(e->d_name);
+        }
+    }
+    closedir(d);
+    for (int i = 0; i < n_old; i++) {
+        char *old = path_join(out, olds[i]);
+        olds[i][strlen(olds[i]) - 4] = 0;
+        char *final = path_join(out, olds[i]);
+        if (is_dir(final)) rm_rf(old);
+        else rename(old, final);   /* cut between the renames: the old folder is the complete one */
+        free(old);
+        free(final);
+        free(olds[i]);
+    }
+    free(olds);
+    clean_dir_files(out);   /* NAME.tmp folders and NAME.tmpPID files */
+    char *best = path_join(out, "best");
+    clean_dir_files(best);
+    free(best);
+}
+
 sidr_status trainer_checkpoint(trainer *t)
 {
     char *final = checkpoint_dir(t, t->st.step);
-    char *tmp = xmalloc(strlen(final) + 8), *old = xmalloc(strlen(final) + 8);
+    char *tmp = xmalloc(strlen(final) + 8);
     sprintf(tmp, "%s.tmp", final);
-    sprintf(old, "%s.old", final);
     rm_rf(tmp);
     sidr_status s = make_dirs(tmp);
     if (!s) s = sidr_params_copy_assets(t->start_model, tmp);
+    save_pause();
     if (!s) s = sidr_params_save(&t->params, tmp, SIDR_F32);
+    save_pause();
     char *opt = path_join(tmp, "optimizer.safetensors");
     if (!s) s = sidr_adamw_save(&t->opt, opt);
     free(opt);
     if (!s) s = write_state(t, tmp);
-    if (!s) {
-        if (is_dir(final)) {
-            rm_rf(old);
-            if (rename(final, old) != 0) s = sidr_fail(SIDR_ERR_IO, "%s: cannot rename: %s", final, strerror(errno));
-        }
-        if (!s && rename(tmp, final) != 0) s = sidr_fail(SIDR_ERR_IO, "%s: cannot rename to %s: %s", tmp, final, strerror(errno));
-        if (!s) rm_rf(old);
-    }
+    if (!s) s = swap_in_dir(tmp, final);
     if (s) rm_rf(tmp);
     free(tmp);
-    free(old);
     free(final);
     if (s) return s;
     /* rotation: keep the newest save_total_limit */
@@ -473,21 +589,66 @@ sidr_status trainer_checkpoint(trainer *t)
     int n = list_checkpoints(t->o.out_dir, &steps);
     int limit = t->o.save_total_limit > 0 ? t->o.save_total_limit : 1;
     for (int i = 0; i + limit < n; i++) {
-        char *d = checkpoint_dir(t, steps[i]);
-        rm_rf(d);
+        /* out of sight in one rename, then removed: a kill mid-removal
+         * leaves NAME.del, never a checkpoint missing some files */
+        char *d = checkpoint_dir(t, steps[i]), *del = xmalloc(strlen(d) + 8);
+        sprintf(del, "%s.del", d);
+        rm_rf(del);
+        if (rename(d, del) == 0) rm_rf(del);
+        free(del);
         free(d);
     }
     free(steps);
     return SIDR_OK;
 }
 
+/* Moves every file of the complete folder tmp into dir, config.json last,
+ * after removing dir's config.json first: a kill on the way leaves a folder
+ * that does not load (no config.json), never new weights beside an old
+ * state or the reverse. */
+static sidr_status move_files_in(const char *tmp, const char *dir)
+{
+    char *cfg = path_join(dir, "config.json");
+    sidr_status s = SIDR_OK;
+    if (unlink(cfg) != 0 && errno != ENOENT) s = sidr_fail(SIDR_ERR_IO, "%s: cannot remove: %s", cfg, strerror(errno));
+    fsync_dir(dir);
+    DIR *d = s ? NULL : opendir(tmp);
+    if (!s && !d) s = sidr_fail(SIDR_ERR_IO, "%s: cannot read: %s", tmp, strerror(errno));
+    struct dirent *e;
+    while (d && !s && (e = readdir(d))) {
+        if (e->d_name[0] == '.' || !strcmp(e->d_name, "config.json")) continue;
+        char *from = path_join(tmp, e->d_name), *to = path_join(dir, e->d_name);
+        if (rename(from, to) != 0) s = sidr_fail(SIDR_ERR_IO, "%s: cannot rename to %s: %s", from, to, strerror(errno));
+        save_pause();
+        free(from);
+        free(to);
+    }
+    if (d) closedir(d);
+    fsync_dir(dir);
+    char *tcfg = path_join(tmp, "config.json");
+    if (!s && rename(tcfg, cfg) != 0) s = sidr_fail(SIDR_ERR_IO, "%s: cannot rename to %s: %s", tcfg, cfg, strerror(errno));
+    if (!s) fsync_dir(dir);
+    free(tcfg);
+    free(cfg);
+    return s;
+}
+
 sidr_status trainer_save_model(trainer *t, const char *sub, sidr_dtype dtype)
 {
+    /* written whole into a sibling folder first */
     char *dir = *sub ? path_join(t->o.out_dir, sub) : xstrdup(t->o.out_dir);
-    sidr_status s = make_dirs(dir);
-    if (!s) s = sidr_params_copy_assets(t->start_model, dir);
-    if (!s) s = write_state(t, dir);
-    if (!s) s = sidr_params_save(&t->params, dir, dtype);  /* config.json last */
+    char *tmp = path_join(t->o.out_dir, *sub ? "best.tmp" : "final.tmp");
+    rm_rf(tmp);
+    sidr_status s = make_dirs(tmp);
+    if (!s) s = sidr_params_copy_assets(t->start_model, tmp);
+    save_pause();
+    if (!s) s = write_state(t, tmp);
+    save_pause();
+    if (!s) s = sidr_params_save(&t->params, tmp, dtype);
+    save_pause();
+    if (!s) s = *sub ? swap_in_dir(tmp, dir) : move_files_in(tmp, dir);
+    rm_rf(tmp);
+    free(tmp);
     free(dir);
     return s;
 }
@@ -584,6 +745,7 @@ int trainer_note_eval(trainer *t, double metric, int lower_better, int *improved
 
 sidr_status trainer_open_log(trainer *t, int resumed)
 {
+    trainer_clean_leftovers(t->o.out_dir);
     t->log_path = t->o.log_path ? xstrdup(t->o.log_path) : path_join(t->o.out_dir, "train_log.jsonl");
     if (resumed && file_exists(t->log_path)) {
         /* drop what was logged after the checkpoint: the resumed run logs it again */

@@ -164,6 +164,9 @@ sidr_status trainer_resume(trainer *t, int *resumed);
 sidr_status trainer_checkpoint(trainer *t);
 /* Writes the model into OUT/sub ("" for OUT itself) in dtype, with trainer_state.json. */
 sidr_status trainer_save_model(trainer *t, const char *sub, sidr_dtype dtype);
+/* Removes what a killed run leaves in OUT (half-written folders, stray
+ * temporary files) and restores a folder whose swap a kill cut short. */
+void trainer_clean_leftovers(const char *out);
 /* Records a validation metric (lower_better or not); saves OUT/best when it
  * improves; returns 1 when early stopping should happen. */
 int trainer_note_eval(trainer *t, double metric, int lower_better, int *improved);

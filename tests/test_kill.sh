@@ -37,7 +37,7 @@ step_of() { sed -n 's/.*"global_step":[[:space:]]*\([0-9]*\).*/\1/p' "$1/trainer
 # every folder that claims to be a model loads, and its state names its step
 consistent() {
   for d in "$TMP/run"/checkpoint-*; do
-    case "$d" in *.tmp|*.old) continue ;; esac
+    case "$d" in *.tmp|*.old|*.del) continue ;; esac
     [ -d "$d" ] || continue
     "$SIDR" info --model "$d" >/dev/null 2>>"$TMP/err" || { echo "# $d does not load" >>"$TMP/err"; return 1; }
     [ "$(step_of "$d")" = "${d##*-}" ] || { echo "# $d: trainer_state step $(step_of "$d")" >>"$TMP/err"; return 1; }

@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "align_report.h"
 #include "csv.h"
 #include "grpo.h"
 #include "prompts.h"
@@ -1146,6 +1147,49 @@ static void report_set(const trainer *t, const char *what, const seq_set *s, cJS
     }
 }
 
+static int align_cancel(const align_report *r, int done, int total, void *ctx)
+{
+    (void)r, (void)done, (void)total;
+    return trainer_should_stop(ctx);
+}
+
+/* Stage 1: a small align-report of the weights as they are (eval_gen items,
+ * the same seeded sample every time), so the log shows when alignment forms. */
+static sidr_status eval_alignment(trainer *t, cJSON *o, char *note, size_t cap)
+{
+    session ss;
+    memset(&ss, 0, sizeof ss);
+    sidr_status s = sidr_model_from_params(&ss.model, &t->params);
+    if (s) return s;
+    ss.tok = t->tok;
+    ss.ds = t->ds;      /* borrowed: session_close is never called on ss */
+    ss.cat = t->cat;
+    ss.model_dir = t->start_model;
+    ss.data_dir = t->o.data_dir;
+    align_opts ao;
+    align_opts_default(&ao);
+    ao.items = t->o.eval_gen;
+    ao.seed = t->o.seed;
+    align_report r;
+    s = align_report_run(&r, &ss, &ao, align_cancel, t);
+    if (!s) {
+        cJSON *a = cJSON_AddObjectToObject(o, "align");
+        cJSON_AddNumberToObject(a, "items", r.n);
+        cJSON_AddNumberToObject(a, "title_to_sid_hit1", r.hit1);
+        cJSON_AddNumberToObject(a, "title_to_sid_hit10", r.hit10);
+        cJSON *lv = cJSON_AddArrayToObject(a, "level_acc");
+        for (int l = 0; l < r.depth && l < 8; l++) cJSON_AddItemToArray(lv, cJSON_CreateNumber(r.level_acc[l]));
+        cJSON_AddNumberToObject(a, "sid_to_title_exact", r.exact);
+        cJSON_AddNumberToObject(a, "sid_to_title_f1", r.f1);
+        cJSON *kn = cJSON_AddArrayToObject(a, "knn_overlap");
+        for (int l = 0; l < r.knn_levels && l < 8; l++) cJSON_AddItemToArray(kn, cJSON_CreateNumber(r.knn_overlap[l]));
+        snprintf(note, cap, ", title->SID hit@1 %.2f, SID->title F1 %.2f", r.hit1, r.f1);
+    }
+    align_report_free(&r);
+    sidr_model_from_params_free(&ss.model);
+    return s;
+}
+
 static sidr_status sft_eval(trainer *t, const seq_set *valid, mb_buf *m, int *stop_early)
 {
     *stop_early = 0;
@@ -1184,6 +1228,15 @@ static sidr_status sft_eval(trainer *t, const seq_set *valid, mb_buf *m, int *st
         free(example);
         size_t k = strlen(note);
         snprintf(note + k, sizeof note - k, ", format %.2f, valid SID %.2f", g.parsed / n, g.valid / n);
+    }
+    if (t->o.stage == STAGE_ALIGN && t->o.eval_gen > 0) {
+        char anote[96] = "";
+        if ((s = eval_alignment(t, o, anote, sizeof anote))) {
+            cJSON_Delete(o);
+            return s;
+        }
+        size_t k = strlen(note);
+        snprintf(note + k, sizeof note - k, "%s", anote);
     }
     int improved;
     *stop_early = trainer_note_eval(t, loss, 1, &improved);

@@ -232,6 +232,15 @@ static void align(void)
     tap_ok(v30 < 0.85 * v0, "align: the validation loss falls (%.4f at step 0 -> %.4f at step 30)", v0, v30);
     tap_diag("align valid loss: step 0 %.4f, 10 %.4f, 20 %.4f, 30 %.4f", v0, num(log_find(&l, "eval", 10), "valid_loss"),
              num(log_find(&l, "eval", 20), "valid_loss"), v30);
+    const cJSON *al = cJSON_GetObjectItemCaseSensitive(log_find(&l, "eval", 30), "align");
+    double h1 = num(al, "title_to_sid_hit1"), h10 = num(al, "title_to_sid_hit10"), f1 = num(al, "sid_to_title_f1");
+    const cJSON *lv = cJSON_GetObjectItemCaseSensitive(al, "level_acc");
+    int nlv = cJSON_GetArraySize(lv);
+    double l0 = nlv == 3 ? cJSON_GetArrayItem(lv, 0)->valuedouble : -1, l2 = nlv == 3 ? cJSON_GetArrayItem(lv, 2)->valuedouble : -1;
+    tap_ok(num(al, "items") == 9 && h1 >= 0 && h1 <= h10 && h10 <= 1 && f1 >= 0 && f1 <= 1 && nlv == 3 && l2 <= l0 && l0 <= 1 &&
+               cJSON_GetObjectItemCaseSensitive(al, "knn_overlap"),
+           "align: each validation logs an align-report of the 9 items (hit@1 %.2f <= hit@10 %.2f, levels a %.2f >= a+b+c %.2f, F1 %.2f)",
+           h1, h10, l0, l2, f1);
     const cJSON *t1 = log_find(&l, "train", 1), *t30 = log_find(&l, "train", 30), *start = log_find(&l, "start", 0);
     int fields = 1;
     static const char *keys[] = { "loss", "lr", "grad_norm", "tokens", "tokens_per_s", "epoch" };

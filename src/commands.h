@@ -15,6 +15,7 @@ int cmd_recommend(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_eval_merge(int argc, char **argv);
 int cmd_eval_diff(int argc, char **argv);
+int cmd_train_log(int argc, char **argv);
 int cmd_align_report(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_sids(int argc, char **argv);

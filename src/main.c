@@ -28,6 +28,7 @@ static const command commands[] = {
     { "align-report", cmd_align_report, "[--model DIR] [--data DIR] [--items N] [--json FILE]", "how well the model ties each SID to its item (title<->SID, embeddings, confusions)" },
     { "eval-merge", cmd_eval_merge, "[--json FILE] FILE...", "combine the results of sharded evaluations" },
     { "eval-diff", cmd_eval_diff, "[--k K] [--show N] [--json FILE] A.json B.json", "paired difference of two evaluations (B - A) with bootstrap intervals" },
+    { "train-log", cmd_train_log, "[--width W] [--height H] [--ascii] FILE|DIR", "a training log as terminal line charts (loss, validation, alignment, format, reward)" },
     { "tokenizer", cmd_tokenizer, "train --data DIR --vocab N --out DIR", "train a byte-level BPE tokenizer on a dataset's text" },
     { "model", cmd_model, "init|add-sids [options]", "make a random model folder, or add a dataset's SID tokens to a model" },
     { "bench", cmd_bench, "[--model DIR] [options]", "prefill and decode speed against the memory-bandwidth bound" },

@@ -445,8 +445,32 @@ typedef struct {
     sidr_branches *br;      /* branches: row i is sequence i at prefix->len + br->len */
 } row_target;
 
+/* Capture: which capture slot row t (at position p) fills, -1 when none. */
+static int capture_slot(const sidr_capture *cap, int p)
+{
+    for (int i = 0; i < cap->n_pos; i++)
+        if (cap->pos[i] == p) return i;
+    return -1;
+}
+
+/* Recomputes the softmax of a captured row's heads over keys 0..p of the
+ * cache (the same products as the forward's, in f32). */
+static void capture_attention(const sidr_capture *cap, int slot, int li, const sidr_config *c, const float *q,
+                              const float *K, int p)
+{
+    int hd = c->head_dim, kv_dim = c->n_kv_heads * hd, group = c->n_heads / c->n_kv_heads;
+    float scale = 1.0f / sqrtf((float)hd);
+    for (int h = 0; h < c->n_heads; h++) {
+        float *row = sidr_capture_attn(cap, slot, li, h);
+        int g = h / group;
+        for (int j = 0; j <= p; j++) row[j] = sidr_dot(q + h * hd, K + (size_t)j * kv_dim + g * hd, hd) * scale;
+        sidr_softmax(row, p + 1);
+        memset(row + p + 1, 0, (size_t)(cap->max_keys - p - 1) * sizeof(float));
+    }
+}
+
 /* Runs T rows (embeddings already in s->x) through every layer. */
-static void layers_forward(sidr_model *m, sidr_state *s, int T, const row_target *tg)
+static void layers_forward(sidr_model *m, sidr_state *s, int T, const row_target *tg, sidr_capture *cap)
 {
     const sidr_config *c = &m->cfg;
     int hd = c->head_dim, q_dim = c->n_heads * hd, kv_dim = c->n_kv_heads * hd, D = c->dim;
@@ -474,6 +498,11 @@ static void layers_forward(sidr_model *m, sidr_state *s, int T, const row_target
                 if (a.ctx > 64) sidr_parallel_for(T * c->n_heads, rows_heads, &a);
                 else rows_heads(&a, 0, T * c->n_heads, 0);
             }
+            if (cap)
+                for (int t = 0; t < T; t++) {
+                    int slot = capture_slot(cap, kv->len + t);
+                    if (slot >= 0) capture_attention(cap, slot, li, c, s->q + (size_t)t * q_dim, K, kv->len + t);
+                }
         } else {
             sidr_branches *br = tg->br;
             const sidr_kv *pre = br->prefix;
@@ -498,6 +527,13 @@ static void layers_forward(sidr_model *m, sidr_state *s, int T, const row_target
         silu_mul(s->hb, s->hb2, (size_t)T * c->hidden_dim);
         sidr_matmul(s->xb2, s->hb, l->w_down.data, l->w_down.dtype, T, D, c->hidden_dim);
         for (size_t i = 0; i < (size_t)T * D; i++) s->x[i] += s->xb2[i];
+        if (cap && tg->kv)
+            for (int t = 0; t < T; t++) {
+                int slot = capture_slot(cap, tg->kv->len + t);
+                if (slot < 0) continue;
+                memcpy(sidr_capture_resid(cap, slot, li), s->x + (size_t)t * D, (size_t)D * sizeof(float));
+                if (li == c->n_layers - 1) cap->done[slot] = 1;
+            }
     }
 }
 
@@ -524,7 +560,51 @@ static void head(sidr_model *m, sidr_state *s, int first, int n, float *logits)
     sidr_matmul(logits, s->xb, m->lm_head.data, m->lm_head.dtype, n, m->cfg.vocab_size, D);
 }
 
+sidr_status sidr_capture_init(sidr_capture *c, const sidr_config *cfg, const int *pos, int n_pos, int max_keys)
+{
+    memset(c, 0, sizeof *c);
+    if (n_pos < 1 || max_keys < 1) return sidr_fail(SIDR_ERR_ARG, "a capture needs at least one position and one key");
+    for (int i = 0; i < n_pos; i++)
+        if (pos[i] < 0 || pos[i] >= max_keys)
+            return sidr_fail(SIDR_ERR_RANGE, "capture position %d is outside [0, %d)", pos[i], max_keys);
+    c->n_pos = n_pos;
+    c->pos = xmalloc((size_t)n_pos * sizeof(int));
+    memcpy(c->pos, pos, (size_t)n_pos * sizeof(int));
+    c->n_layers = cfg->n_layers;
+    c->n_heads = cfg->n_heads;
+    c->dim = cfg->dim;
+    c->max_keys = max_keys;
+    c->attn = xcalloc((size_t)n_pos * cfg->n_layers * cfg->n_heads * max_keys, sizeof(float));
+    c->resid = xcalloc((size_t)n_pos * cfg->n_layers * cfg->dim, sizeof(float));
+    c->done = xcalloc((size_t)n_pos, sizeof(int));
+    return SIDR_OK;
+}
+
+void sidr_capture_free(sidr_capture *c)
+{
+    free(c->pos);
+    free(c->attn);
+    free(c->resid);
+    free(c->done);
+    memset(c, 0, sizeof *c);
+}
+
+void sidr_lens(const sidr_model *m, const float *resid, float *logits)
+{
+    int D = m->cfg.dim;
+    float *xb = xaligned((size_t)D * sizeof(float));
+    sidr_rmsnorm(xb, resid, m->final_norm, D, m->cfg.norm_eps);
+    sidr_matmul(logits, xb, m->lm_head.data, m->lm_head.dtype, 1, m->cfg.vocab_size, D);
+    free(xb);
+}
+
 sidr_status sidr_forward(sidr_model *m, sidr_state *s, sidr_kv *kv, const int *tokens, int n, float *logits, int which)
+{
+    return sidr_forward_capture(m, s, kv, tokens, n, logits, which, NULL);
+}
+
+sidr_status sidr_forward_capture(sidr_model *m, sidr_state *s, sidr_kv *kv, const int *tokens, int n, float *logits,
+                                 int which, sidr_capture *cap)
 {
     if (n <= 0) return sidr_fail(SIDR_ERR_ARG, "forward needs at least one token");
     if (kv->len + n > kv->cap)
@@ -537,7 +617,7 @@ sidr_status sidr_forward(sidr_model *m, sidr_state *s, sidr_kv *kv, const int *t
         embed_rows(m, s, tokens + done, T);
         for (int t = 0; t < T; t++) s->pos[t] = kv->len + t;
         row_target tg = { kv, NULL };
-        layers_forward(m, s, T, &tg);
+        layers_forward(m, s, T, &tg, cap);
         kv->len += T;
         if (which == SIDR_LOGITS_ALL) head(m, s, 0, T, logits + (size_t)done * m->cfg.vocab_size);
         done += T;
@@ -557,7 +637,7 @@ sidr_status sidr_forward_branches(sidr_model *m, sidr_state *s, sidr_branches *b
     embed_rows(m, s, tokens, b->n_seq);
     for (int i = 0; i < b->n_seq; i++) s->pos[i] = b->prefix->len + b->len;
     row_target tg = { NULL, b };
-    layers_forward(m, s, b->n_seq, &tg);
+    layers_forward(m, s, b->n_seq, &tg, NULL);
     b->len++;
     if (logits) head(m, s, 0, b->n_seq, logits);
     return SIDR_OK;

@@ -98,6 +98,40 @@ sidr_status sidr_forward(sidr_model *m, sidr_state *s, sidr_kv *kv,
 sidr_status sidr_forward_branches(sidr_model *m, sidr_state *s, sidr_branches *b,
                                   const int *tokens, float *logits);
 
+/* What a forward records at chosen positions when the caller passes one
+ * (sidr_forward_capture), for interpretability: per layer, each head's
+ * attention probabilities over the keys and the residual stream after the
+ * layer.  A forward without a capture does no extra work. */
+typedef struct {
+    int n_pos;              /* positions recorded */
+    int *pos;               /* their absolute positions in the sequence */
+    int n_layers, n_heads, dim;
+    int max_keys;           /* attention slots per (position, layer, head) */
+    float *attn;            /* [n_pos][n_layers][n_heads][max_keys]: keys 0..pos, zero after */
+    float *resid;           /* [n_pos][n_layers][dim]: after each layer, before the final norm */
+    int *done;              /* [n_pos]: 1 once recorded */
+} sidr_capture;
+
+/* Records positions pos[0..n_pos) (each < max_keys). */
+sidr_status sidr_capture_init(sidr_capture *c, const sidr_config *cfg, const int *pos, int n_pos, int max_keys);
+void sidr_capture_free(sidr_capture *c);
+static inline float *sidr_capture_attn(const sidr_capture *c, int i, int layer, int head)
+{
+    return c->attn + (((size_t)i * c->n_layers + layer) * c->n_heads + head) * c->max_keys;
+}
+static inline float *sidr_capture_resid(const sidr_capture *c, int i, int layer)
+{
+    return c->resid + ((size_t)i * c->n_layers + layer) * c->dim;
+}
+
+/* sidr_forward that also fills cap for the positions of this call. */
+sidr_status sidr_forward_capture(sidr_model *m, sidr_state *s, sidr_kv *kv, const int *tokens, int n, float *logits,
+                                 int which, sidr_capture *cap);
+
+/* The logit lens: a residual-stream vector put through the final norm and
+ * the LM head (logits [vocab]). */
+void sidr_lens(const sidr_model *m, const float *resid, float *logits);
+
 /* RoPE inverse frequencies [head_dim/2] of a config (malloc'd). */
 float *sidr_rope_inv_freq(const sidr_config *c);
 

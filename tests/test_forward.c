@@ -501,6 +501,65 @@ out:
     free(prefix); free(btok); free(blog); free(rpar); free(rtok); free(rlog);
 }
 
+
+/* The capture: attention probabilities and per-layer residuals of case 3,
+ * fed as a 21-token prefill and then one token at a time, at positions of
+ * both paths; the lens of the last layer's residual gives the logits. */
+static void check_capture(const fixture *f, sidr_model *m, float rel)
+{
+    int64_t T, na, nr, nl;
+    int *tok = ref_i32("case3.tokens", &T);
+    float *want_a = ref_f32("capture.attn", &na), *want_r = ref_f32("capture.resid", &nr), *want_l = ref_f32("case3.logits", &nl);
+    const sidr_config *c = &m->cfg;
+    int L = c->n_layers, H = c->n_heads, D = c->dim, V = c->vocab_size;
+    if (!tok || !want_a || !want_r || !want_l || T != 33 || na != (int64_t)L * H * T * T || nr != (int64_t)L * T * D) {
+        tap_ok(0, "%s: reference capture.attn [%d,%d,33,33] and capture.resid [%d,33,%d]", f->name, L, H, L, D);
+        free(tok); free(want_a); free(want_r); free(want_l);
+        return;
+    }
+    static const int pos[] = { 0, 6, 20, 21, 32 };
+    const int np = 5;
+    sidr_capture cap;
+    sidr_kv kv;
+    sidr_state *s = sidr_state_new(m, 32);
+    float *logits = malloc(sizeof(float) * (size_t)V), *lens = malloc(sizeof(float) * (size_t)V);
+    sidr_status st = sidr_capture_init(&cap, c, pos, np, 33);
+    if (!st) st = sidr_kv_init(&kv, c, 40);
+    if (!st) st = sidr_forward_capture(m, s, &kv, tok, 21, logits, SIDR_LOGITS_LAST, &cap);
+    for (int t = 21; t < 33 && !st; t++) st = sidr_forward_capture(m, s, &kv, tok + t, 1, logits, SIDR_LOGITS_LAST, &cap);
+    int done = 1;
+    for (int i = 0; i < np; i++) done &= cap.done[i];
+    if (!tap_ok(st == SIDR_OK && done, "%s: a capture of 5 positions over a prefill and decode steps", f->name)) {
+        tap_diag("%s", sidr_last_error());
+    } else {
+        acc attn, resid, lensacc;
+        acc_init(&attn); acc_init(&resid); acc_init(&lensacc);
+        /* probabilities: absolute tolerance (1e-5 with f32 weights) */
+        float atol = f->dtype == SIDR_F32 ? 1e-5f : rel;
+        for (int i = 0; i < np; i++) {
+            int p = pos[i];
+            for (int l = 0; l < L; l++) {
+                for (int h = 0; h < H; h++) {
+                    const float *w = want_a + (((size_t)l * H + h) * T + p) * T;
+                    acc_add(&attn, sidr_capture_attn(&cap, i, l, h), w, 33, 1, atol, "position %d, layer/head %d", p, l * 100 + h);
+                }
+                const float *wr = want_r + ((size_t)l * T + p) * D;
+                acc_add(&resid, sidr_capture_resid(&cap, i, l), wr, (size_t)D, max_abs(wr, (size_t)D), rel, "position %d, layer %d", p, l);
+            }
+            sidr_lens(m, sidr_capture_resid(&cap, i, L - 1), lens);
+            const float *wl = want_l + (size_t)p * V;
+            acc_add(&lensacc, lens, wl, (size_t)V, max_abs(wl, (size_t)V), rel, "position %d%.0d", p, 0);
+        }
+        acc_report(&attn, f->name, "captured attention probabilities match the reference (keys 0..p, zeros after)");
+        acc_report(&resid, f->name, "captured residuals after each layer match the reference");
+        acc_report(&lensacc, f->name, "the lens of the last layer's residual gives the reference logits");
+    }
+    sidr_capture_free(&cap);
+    sidr_kv_free(&kv);
+    sidr_state_free(s);
+    free(logits); free(lens); free(tok); free(want_a); free(want_r); free(want_l);
+}
+
 int main(void)
 {
     char dir[4096], path[8300];
@@ -530,6 +589,7 @@ int main(void)
         check_cases(f, &m, rel);
         check_greedy(f, &m);
         check_branches(f, &m, rel);
+        check_capture(f, &m, rel);
         sidr_model_free(&m);
         sidr_st_close(&REF);
     }

@@ -96,8 +96,10 @@ def rotate_half(x):
     return torch.cat((-x[..., h:], x[..., :h]), dim=-1)
 
 
-def forward(cfg, W, tokens):
-    """Logits [T, V] of one sequence (positions 0..T-1), float64."""
+def forward(cfg, W, tokens, capture=None):
+    """Logits [T, V] of one sequence (positions 0..T-1), float64.  With a
+    dict `capture`, also its per-layer attention probabilities ("attn", [H, T, T]
+    each) and the residual stream after each layer ("resid", [T, D] each)."""
     D = cfg["hidden_size"]
     H = cfg["num_attention_heads"]
     KV = cfg["num_key_value_heads"]
@@ -140,12 +142,16 @@ def forward(cfg, W, tokens):
         v = v.repeat_interleave(n_rep, dim=1)
         s = torch.einsum("thd,shd->hts", q, k) / math.sqrt(hd) + mask
         a = torch.softmax(s, dim=-1)
+        if capture is not None:
+            capture.setdefault("attn", []).append(a.clone())
         o = torch.einsum("hts,shd->thd", a, v).reshape(T, H * hd)
         x = x + o @ W[p + "self_attn.o_proj.weight"].T
         h = rms_norm(x, W[p + "post_attention_layernorm.weight"], eps)
         g = h @ W[p + "mlp.gate_proj.weight"].T
         u = h @ W[p + "mlp.up_proj.weight"].T
         x = x + (torch.nn.functional.silu(g) * u) @ W[p + "mlp.down_proj.weight"].T
+        if capture is not None:
+            capture.setdefault("resid", []).append(x.clone())
     x = rms_norm(x, W["model.norm.weight"], eps)
     head = W["model.embed_tokens.weight"] if cfg["tie_word_embeddings"] else W["lm_head.weight"]
     return x @ head.T
@@ -347,8 +353,10 @@ def build(fx, outdir):
     # reference outputs
     ref = []
     scale = 0.0
+    case_tokens = []
     for ci, T in enumerate(CASE_LENGTHS):
         toks = rng.integers(0, V, size=T).tolist()
+        case_tokens.append(toks)
         lg = forward(cfg, W, toks)
         scale = max(scale, float(lg.abs().max()))
         ref.append(("case%d.tokens" % ci, "I32", (T,), i32(toks)))
@@ -395,6 +403,16 @@ def build(fx, outdir):
     ref.append(("reorder.parents", "I32", (S, B), i32(REORDER_PARENTS)))
     ref.append(("reorder.tokens", "I32", (S, B), i32(rtoks)))
     ref.append(("reorder.logits", "F32", (S, B, V), f32(rlog)))
+
+    # capture: attention probabilities and residuals of case 3 (no random
+    # draws, so every tensor above stays as it was)
+    cap = {}
+    forward(cfg, W, case_tokens[3], cap)
+    L = cfg["num_hidden_layers"]
+    T3 = CASE_LENGTHS[3]
+    ref.append(("capture.attn", "F32", (L, cfg["num_attention_heads"], T3, T3),
+                f32(torch.stack(cap["attn"]).numpy())))
+    ref.append(("capture.resid", "F32", (L, T3, cfg["hidden_size"]), f32(torch.stack(cap["resid"]).numpy())))
 
     meta = {"fixture": fx["name"], "dtype": fx["dtype"], "logit_scale": "%.6g" % scale,
             "greedy_min_margin": "%.6g" % gmargin, "generator": "tests/ref/gen_reference.py"}

@@ -83,5 +83,49 @@ else
 fi
 check "tokenize without a tokenizer.json names the file" 1 "tokenizer.json" -- "$SIDR" tokenize --model "$M" --json "hi"
 
+# Non-finite weights (issue 12): a NaN in the first MLP layer stops every run,
+# naming the tensor; info --check scans and names it too.
+# poke_bf16 FILE TENSOR BYTES: overwrites the first element of TENSOR.
+poke_bf16() {
+  hl=$(od -An -t u8 -N8 "$1" | tr -d ' ')
+  b=$(head -c $((hl + 8)) "$1" | tail -c "$hl" | grep -o "\"$2\":{[^}]*}" | sed 's/.*"data_offsets":\[\([0-9]*\),.*/\1/')
+  [ -n "$b" ] && printf "$3" | dd of="$1" bs=1 seek=$((8 + hl + b)) conv=notrunc 2>/dev/null
+}
+check "info --check on a sound model" 0 "all 24 tensors finite" -- "$SIDR" info --model "$M" --check
+cp -r "$M" "$TMP/nan"
+poke_bf16 "$TMP/nan/model.safetensors" model.layers.0.mlp.gate_proj.weight '\300\177'
+NANMSG="tensor 'model.layers.0.mlp.gate_proj.weight' holds NaN at element \[0, 0\]"
+check "info --check names the tensor holding NaN" 1 "$NANMSG" -- "$SIDR" info --model "$TMP/nan" --check
+check "generate on a model holding NaN stops, naming the tensor" 1 "$NANMSG" -- \
+  "$SIDR" generate --model "$TMP/nan" --tokens 1,2,3 --max-tokens 4 --json
+check "logits on a model holding NaN stops, naming the tensor" 1 "$NANMSG" -- \
+  "$SIDR" logits --model "$TMP/nan" --tokens 1,2,3 --json
+DEMO=$TESTDIR/../share/demo
+if [ -f "$DEMO/model/model.safetensors" ]; then
+  cp -r "$DEMO/model" "$TMP/demo-nan"
+  poke_bf16 "$TMP/demo-nan/model.safetensors" model.layers.0.mlp.gate_proj.weight '\300\177'
+  check "recommend --think on the demo model with NaN in its first MLP layer fails, naming it" 1 "$NANMSG" -- \
+    "$SIDR" recommend --model "$TMP/demo-nan" --data "$DEMO/data" --row test:0 --think
+  cp -r "$DEMO/model" "$TMP/demo-short"
+  sed 's/"max_position_embeddings":[^,]*,/"max_position_embeddings": 8,/' "$DEMO/model/config.json" >"$TMP/demo-short/config.json"
+  check "recommend with max_position_embeddings 8 fails, naming the limit" 1 "max_position_embeddings 8" -- \
+    "$SIDR" recommend --model "$TMP/demo-short" --data "$DEMO/data" --row test:0 --no-think
+else
+  skip "demo model absent: recommend on non-finite weights"
+  skip "demo model absent: recommend past max_position_embeddings"
+fi
+
+# max_position_embeddings (256 in the fixtures) is enforced.
+check "generate --max-tokens past max_position_embeddings fails, naming the limit" 1 \
+  "plus --max-tokens 100000 exceeds the model's max_position_embeddings 256" -- \
+  "$SIDR" generate --model "$M" --tokens 1,2,3 --max-tokens 100000 --json
+"$SIDR" generate --model "$M" --tokens 1,2,3 --json >"$TMP/out" 2>/dev/null
+ids=$(sed 's/.*"ids":\[\([0-9,]*\)\].*/\1/' "$TMP/out" | tr ',' '\n' | grep -c .)
+[ "$ids" -le 253 ] && ok "generate's default budget stops at max_position_embeddings ($ids new tokens)" \
+  || nok "generate's default budget stops at max_position_embeddings ($ids new tokens)"
+long=$(seq -s, 1 300)
+check "logits on 300 tokens past max_position_embeddings 256 fails" 1 \
+  "300 tokens exceed the model's max_position_embeddings 256" -- "$SIDR" logits --model "$M" --tokens "$long" --json
+
 echo "1..$n"
 [ $failed = 0 ]

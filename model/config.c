@@ -186,3 +186,72 @@ out:
     free(text);
     return st;
 }
+
+/* Parses path as a JSON object, failing with the byte and line of a syntax
+ * error (a truncated file fails here). */
+static sidr_status parse_object(const char *path, cJSON **out)
+{
+    char *text;
+    size_t len;
+    *out = NULL;
+    sidr_status st = read_file(path, &text, &len);
+    if (st) return st;
+    const char *end = NULL;
+    cJSON *root = cJSON_ParseWithLengthOpts(text, len, &end, 0);
+    if (!cJSON_IsObject(root)) {
+        size_t off = end ? (size_t)(end - text) : 0, line = 1;
+        for (size_t i = 0; i < off && i < len; i++) line += text[i] == '\n';
+        cJSON_Delete(root);
+        free(text);
+        return sidr_fail(SIDR_ERR_FORMAT, "%s: not a JSON object (parse error near byte %zu, line %zu of %zu bytes)",
+                         path, off, line, len);
+    }
+    free(text);
+    *out = root;
+    return SIDR_OK;
+}
+
+sidr_status sidr_generation_config_check(const char *dir, int vocab)
+{
+    char *path = path_join(dir, "generation_config.json");
+    sidr_status st = SIDR_OK;
+    if (file_exists(path)) {
+        cJSON *root;
+        static const char *const keys[] = { "bos_token_id", "eos_token_id", "pad_token_id" };
+        st = parse_object(path, &root);
+        for (int k = 0; k < 3 && !st; k++) {
+            int id;
+            st = get_token_id(root, path, keys[k], vocab, &id);
+        }
+        cJSON_Delete(root);
+    }
+    free(path);
+    return st;
+}
+
+sidr_status sidr_tokenizer_config_check(const char *dir)
+{
+    char *path = path_join(dir, "tokenizer_config.json");
+    sidr_status st = SIDR_OK;
+    if (file_exists(path)) {
+        cJSON *root;
+        st = parse_object(path, &root);
+        const cJSON *t = st ? NULL : cJSON_GetObjectItemCaseSensitive(root, "chat_template");
+        if (t && !cJSON_IsNull(t) && !cJSON_IsString(t)) {
+            /* Hugging Face also allows a list of named templates. */
+            int ok = cJSON_IsArray(t) && cJSON_GetArraySize(t) > 0;
+            const cJSON *e;
+            cJSON_ArrayForEach(e, t) {
+                if (!cJSON_IsString(cJSON_GetObjectItemCaseSensitive(e, "name")) ||
+                    !cJSON_IsString(cJSON_GetObjectItemCaseSensitive(e, "template")))
+                    ok = 0;
+            }
+            if (!ok)
+                st = sidr_fail(SIDR_ERR_FORMAT, "%s: field 'chat_template': expected a string (a Jinja template) or "
+                               "a list of {\"name\", \"template\"} strings", path);
+        }
+        cJSON_Delete(root);
+    }
+    free(path);
+    return st;
+}

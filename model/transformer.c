@@ -101,6 +101,7 @@ sidr_status sidr_model_load(sidr_model *m, const char *dir)
     s = sidr_config_load(&m->cfg, cfg_path);
     free(cfg_path);
     if (s) goto fail;
+    if ((s = sidr_generation_config_check(dir, m->cfg.vocab_size))) goto fail;
     if ((s = sidr_st_open_dir(&m->st, dir))) goto fail;
     const sidr_config *c = &m->cfg;
     if ((s = bind_mat(m, "model.embed_tokens.weight", c->vocab_size, c->dim, &m->embed))) goto fail;

@@ -129,7 +129,9 @@ int cmd_generate(int argc, char **argv)
     int have_tok = file_exists(tok_path);
     free(tok_path);
     /* Token-id prompts work without a tokenizer; the text is then unknown. */
-    if ((have_tok || prompt) && (s = load_tokenizer_dir(model, &tok))) {
+    if ((have_tok || prompt) && ((s = load_tokenizer_dir(model, &tok)) ||
+                                 (s = sidr_tokenizer_check_model(tok, "tokenizer.json", m.cfg.vocab_size, model)))) {
+        sidr_tokenizer_free(tok);
         sidr_model_free(&m);
         free(ids);
         return runtime_error("generate", s);

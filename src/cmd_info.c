@@ -106,7 +106,9 @@ int cmd_info(int argc, char **argv)
     }
     sidr_tokenizer *tok = NULL;
     char *tok_path = path_join(model, "tokenizer.json");
-    if (file_exists(tok_path) && (s = sidr_tokenizer_load(&tok, tok_path))) {
+    if (file_exists(tok_path) && ((s = sidr_tokenizer_load(&tok, tok_path)) ||
+                                  (s = sidr_tokenizer_check_model(tok, tok_path, m.cfg.vocab_size, model)))) {
+        sidr_tokenizer_free(tok);
         free(tok_path);
         sidr_model_free(&m);
         return runtime_error("info", s);

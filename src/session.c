@@ -14,6 +14,7 @@ sidr_status session_open(session *s, const char *model_dir, const char *data_dir
     if (st) return st;
     char *tok_path = path_join(model_dir, "tokenizer.json");
     st = sidr_tokenizer_load(&s->tok, tok_path);
+    if (!st) st = sidr_tokenizer_check_model(s->tok, tok_path, s->model.cfg.vocab_size, model_dir);
     free(tok_path);
     if (!st) st = sidr_dataset_load(&s->ds, data_dir, opts);
     if (!st) st = catalog_from_dataset(&s->cat, &s->ds, s->tok);

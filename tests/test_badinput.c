@@ -19,6 +19,7 @@
 #include <cjson/cJSON.h>
 
 #include "params.h"
+#include "tokenizer.h"
 #include "tap.h"
 #include "transformer.h"
 
@@ -649,6 +650,149 @@ static void defects_of_issue_12(void)
     remove_dir(d); free(p);
 }
 
+/* ---- tokenizer folders (from the demo model's tokenizer) ---- */
+
+/* A fresh folder holding the demo's tokenizer.json (edited by edit, when
+ * given) and tokenizer_config.json; NULL when the demo is absent. */
+static char *tokenizer_folder(void (*edit)(cJSON *tok))
+{
+    char src[4096];
+    snprintf(src, sizeof src, "%s/../share/demo/model", tap_testdir());
+    const char *tmp = getenv("TMPDIR");
+    char tmpl[4096];
+    snprintf(tmpl, sizeof tmpl, "%s/sidr-badinput-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    if (!mkdtemp(tmpl)) return NULL;
+    char *dir = malloc(strlen(tmpl) + 1);
+    strcpy(dir, tmpl);
+    static const char *const names[] = { "tokenizer.json", "tokenizer_config.json" };
+    for (int i = 0; i < 2; i++) {
+        char *a = join(src, names[i]), *b = join(dir, names[i]);
+        size_t n;
+        unsigned char *buf = slurp(a, &n);
+        if (!buf) { free(a); free(b); remove_dir(dir); return NULL; }
+        if (i == 0 && edit) {
+            cJSON *j = cJSON_ParseWithLength((const char *)buf, n);
+            edit(j);
+            char *o = cJSON_PrintUnformatted(j);
+            spit(b, o, strlen(o));
+            cJSON_free(o);
+            cJSON_Delete(j);
+        } else {
+            spit(b, buf, n);
+        }
+        free(buf);
+        free(a);
+        free(b);
+    }
+    return dir;
+}
+
+static void tok_expect(const char *what, const char *dir, const char *exact)
+{
+    char *p = join(dir, "tokenizer.json");
+    sidr_tokenizer *t = NULL;
+    sidr_fail(SIDR_OK, "%s", "");
+    sidr_status st = sidr_tokenizer_load(&t, p);
+    const char *msg = sidr_last_error();
+    tap_diag("%s -> %s", what, msg);
+    char buf[1024];
+    snprintf(buf, sizeof buf, "%s", exact);
+    int all = st != SIDR_OK && t == NULL;
+    for (char *w = strtok(buf, "|"); w; w = strtok(NULL, "|"))
+        if (!strstr(msg, w)) { tap_diag("  the message lacks \"%s\"", w); all = 0; }
+    tap_ok(all, "%s: refused with the exact message", what);
+    sidr_tokenizer_free(t);
+    free(p);
+}
+
+static void edit_added_reuses_vocab_id(cJSON *j)
+{
+    cJSON *a = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(j, "added_tokens"), 0);
+    cJSON_ReplaceItemInObjectCaseSensitive(a, "id", cJSON_CreateNumber(5));
+}
+
+static void edit_vocab_shares_id(cJSON *j)
+{
+    cJSON *v = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(j, "model"), "vocab");
+    cJSON_AddNumberToObject(v, "zz-twin", 6);
+}
+
+static void edit_vocab_gap(cJSON *j)
+{
+    cJSON *a = cJSON_GetObjectItemCaseSensitive(j, "added_tokens");
+    int top = 0;
+    const cJSON *e;
+    cJSON_ArrayForEach(e, a) {
+        int id = cJSON_GetObjectItemCaseSensitive(e, "id")->valueint;
+        if (id > top) top = id;
+    }
+    cJSON *v = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(j, "model"), "vocab");
+    cJSON_AddNumberToObject(v, "zz-far", top + 3);
+}
+
+static void edit_added_far(cJSON *j)
+{
+    cJSON *a = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(j, "added_tokens"), 0);
+    cJSON_ReplaceItemInObjectCaseSensitive(a, "id", cJSON_CreateNumber(999999));
+}
+
+static void tokenizer_defects(void)
+{
+    char *d = tokenizer_folder(NULL);
+    if (!d) {
+        tap_skip("demo tokenizer absent: tokenizer checks of issue 12");
+        return;
+    }
+    char *p = join(d, "tokenizer.json");
+    sidr_tokenizer *t = NULL;
+    sidr_status st = sidr_tokenizer_load(&t, p);
+    tap_ok(st == SIDR_OK, "the demo tokenizer copy loads");
+    if (t) {
+        st = sidr_tokenizer_check_model(t, p, 1031, "some-model");
+        tap_diag("paired with a 1031-token model -> %s", sidr_last_error());
+        tap_ok(st == SIDR_ERR_RANGE && strstr(sidr_last_error(), "outside the model's vocabulary of 1031 "
+                                                  "(vocab_size in some-model/config.json)"),
+               "a tokenizer whose ids exceed the paired model's vocabulary is refused, naming the token and the limit");
+        sidr_tokenizer_free(t);
+    }
+    free(p);
+
+    char *cfg = join(d, "tokenizer_config.json");
+    size_t n;
+    unsigned char *buf = slurp(cfg, &n);
+    if (buf) spit(cfg, buf, n / 2);
+    tok_expect("truncated tokenizer_config.json", d, "tokenizer_config.json: not a JSON object (parse error near byte");
+    spit(cfg, "{\"chat_template\": 42}", 21);
+    tok_expect("numeric chat_template", d, "tokenizer_config.json: field 'chat_template': expected a string");
+    free(buf);
+    free(cfg);
+    remove_dir(d);
+
+    d = tokenizer_folder(edit_added_reuses_vocab_id);
+    tok_expect("an added token reusing a vocab id", d,
+               "field 'added_tokens': \"<|endoftext|>\" has id 5, which model.vocab gives to");
+    remove_dir(d);
+    d = tokenizer_folder(edit_vocab_shares_id);
+    tok_expect("two vocab entries sharing an id", d, "field 'model.vocab': |share id 6 (each id must name one token)");
+    remove_dir(d);
+    d = tokenizer_folder(edit_vocab_gap);
+    tok_expect("a gap in the ids", d, "are in neither model.vocab nor added_tokens (the ids must run from 0 to");
+    remove_dir(d);
+    d = tokenizer_folder(edit_added_far);
+    tok_expect("an added id 999999", d, "id 2995 is in neither model.vocab nor added_tokens (the ids must run from 0 to 999999");
+    remove_dir(d);
+
+    /* generation_config.json beside the weights */
+    d = copy_fixture(SINGLE);
+    p = join(d, "generation_config.json");
+    spit(p, "{\"eos_token_id\": [2, ", 20);
+    expect_exact("truncated generation_config.json", d, "generation_config.json: not a JSON object (parse error");
+    spit(p, "{\"eos_token_id\": 5000}", 22);
+    expect_exact("generation_config.json eos_token_id outside the vocabulary", d,
+                 "generation_config.json: key 'eos_token_id' = 5000 is outside the vocabulary");
+    remove_dir(d); free(p);
+}
+
 int main(void)
 {
     snprintf(FIXDIR, sizeof FIXDIR, "%s/fixtures/models", tap_testdir());
@@ -983,5 +1127,6 @@ int main(void)
     remove_dir(d); free(p);
 
     defects_of_issue_12();
+    tokenizer_defects();
     return tap_done();
 }

@@ -127,5 +127,35 @@ long=$(seq -s, 1 300)
 check "logits on 300 tokens past max_position_embeddings 256 fails" 1 \
   "300 tokens exceed the model's max_position_embeddings 256" -- "$SIDR" logits --model "$M" --tokens "$long" --json
 
+# Datasets (issue 12): the loader's warnings reach the user; NUL bytes and
+# misspelled columns are errors; title disagreements and skipped rows are told.
+if [ -f "$DEMO/model/model.safetensors" ]; then
+  D=$TMP/demo-data
+  cp -r "$DEMO/data" "$D"
+  check "recommend prints the loader's warnings (no train split)" 0 \
+    "sidr recommend: warning: train split missing" -- "$SIDR" recommend --model "$DEMO/model" --data "$D" --row test:0 --no-think
+  CSV=$(ls "$D"/test/*.csv)
+  cp "$CSV" "$TMP/orig.csv"
+  # an empty history on the first row and a title that disagrees with item.json on the second
+  sed '2s/^\(U[0-9]*\),"\[[^]]*\]",/\1,"[]",/; 2s/"\[[0-9, ]*\]",\([0-9]*\),"\[[^]]*\]",/"[]",\1,"[]",/' "$TMP/orig.csv" >"$CSV"
+  check "a row with an empty history is reported, with what it does to row numbers" 0 \
+    "row numbers such as --row SPLIT:N count only the rows kept" -- \
+    "$SIDR" recommend --model "$DEMO/model" --data "$D" --row test:0 --no-think
+  sed '2s/,"Sproutly 72 Cell Seed Starter Kit, With Humidity Dome",/,"A Different Title",/' "$TMP/orig.csv" >"$CSV"
+  check "a CSV title that disagrees with item.json is reported" 0 \
+    "differs from the catalogue's (the catalogue title is kept)" -- \
+    "$SIDR" recommend --model "$DEMO/model" --data "$D" --row test:0 --no-think
+  sed '1s/history_item_sid/history_item_sids/' "$TMP/orig.csv" >"$CSV"
+  check "a misspelled SID column is an error naming the column it resembles" 1 \
+    "column 'history_item_sids' is not one sidr reads; did you mean 'history_item_sid'?" -- \
+    "$SIDR" recommend --model "$DEMO/model" --data "$D" --row test:0 --no-think
+  { head -n 1 "$TMP/orig.csv"; sed -n '2p' "$TMP/orig.csv" | sed 's/^U0/U\x000/'; } >"$CSV"
+  check "a NUL byte in a user id is an error naming the line" 1 ":2: a NUL byte at column 2" -- \
+    "$SIDR" recommend --model "$DEMO/model" --data "$D" --row test:0 --no-think
+  cp "$TMP/orig.csv" "$CSV"
+else
+  skip "demo absent: dataset warnings"
+fi
+
 echo "1..$n"
 [ $failed = 0 ]

@@ -1,6 +1,8 @@
 #include "config.h"
 
 #include <cjson/cJSON.h>
+#include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,10 +27,10 @@ static sidr_status get_int(const cJSON *root, const char *path, const char *key,
         if (def_ok) { *out = def; return SIDR_OK; }
         return sidr_fail(SIDR_ERR_MISSING, "%s: key '%s' is missing (expected an integer)", path, key);
     }
-    if (!cJSON_IsNumber(v) || v->valuedouble != (double)(long long)v->valuedouble)
+    if (!cJSON_IsNumber(v) || v->valuedouble != floor(v->valuedouble))
         return sidr_fail(SIDR_ERR_FORMAT, "%s: key '%s' must be an integer", path, key);
     if (v->valuedouble < min || v->valuedouble > 1e9)
-        return sidr_fail(SIDR_ERR_RANGE, "%s: key '%s' = %.0f is out of range (expected >= %d)",
+        return sidr_fail(SIDR_ERR_RANGE, "%s: key '%s' = %.0f is out of range (expected %d to 1000000000)",
                          path, key, v->valuedouble, min);
     *out = (int)v->valuedouble;
     return SIDR_OK;
@@ -51,12 +53,32 @@ static int get_bool(const cJSON *root, const char *key, int def)
     return def;
 }
 
-/* eos_token_id may be an int or a list of ints; take the first. */
-static int get_token_id(const cJSON *root, const char *key)
+/* bos/eos_token_id: absent or null (-1), an id or a list of ids (the first
+ * is kept); every id must lie inside the vocabulary. */
+static sidr_status get_token_id(const cJSON *root, const char *path, const char *key, int vocab, int *out)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, key);
-    if (cJSON_IsArray(v)) v = cJSON_GetArrayItem(v, 0);
-    return cJSON_IsNumber(v) ? v->valueint : -1;
+    *out = -1;
+    if (!v || cJSON_IsNull(v)) return SIDR_OK;
+    const cJSON *one = v;
+    int idx = 0;
+    if (cJSON_IsArray(v)) {
+        if (!cJSON_GetArraySize(v)) return SIDR_OK;
+        one = v->child;
+    }
+    for (; one; one = cJSON_IsArray(v) ? one->next : NULL, idx++) {
+        if (!cJSON_IsNumber(one) || one->valuedouble != floor(one->valuedouble))
+            return sidr_fail(SIDR_ERR_FORMAT, "%s: key '%s' must be a token id (an integer) or a list of them",
+                             path, key);
+        if (one->valuedouble < 0 || one->valuedouble >= vocab) {
+            char where[24] = "";
+            if (cJSON_IsArray(v)) snprintf(where, sizeof where, "[%d]", idx);
+            return sidr_fail(SIDR_ERR_RANGE, "%s: key '%s'%s = %.0f is outside the vocabulary (expected 0 to %d, "
+                             "vocab_size %d)", path, key, where, one->valuedouble, vocab - 1, vocab);
+        }
+        if (*out < 0) *out = (int)one->valuedouble;
+    }
+    return SIDR_OK;
 }
 
 static void copy_str(char *dst, size_t cap, const cJSON *v)
@@ -148,10 +170,88 @@ sidr_status sidr_config_load(sidr_config *c, const char *path)
         st = sidr_fail(SIDR_ERR_UNSUPPORTED, "%s: key 'attention_bias' is true; sidr supports it for Qwen2 only", path);
         goto out;
     }
-    c->bos_id = get_token_id(root, "bos_token_id");
-    c->eos_id = get_token_id(root, "eos_token_id");
+    const cJSON *act = cJSON_GetObjectItemCaseSensitive(root, "hidden_act");
+    if (!act) act = cJSON_GetObjectItemCaseSensitive(root, "hidden_activation");
+    if (act && !cJSON_IsNull(act) && !(cJSON_IsString(act) && !strcmp(act->valuestring, "silu"))) {
+        st = sidr_fail(SIDR_ERR_UNSUPPORTED, "%s: key '%s' is %s%s%s; sidr computes SiLU MLPs only (expected \"silu\")",
+                       path, act->string, cJSON_IsString(act) ? "\"" : "",
+                       cJSON_IsString(act) ? act->valuestring : "not a string", cJSON_IsString(act) ? "\"" : "");
+        goto out;
+    }
+    if ((st = get_token_id(root, path, "bos_token_id", c->vocab_size, &c->bos_id)) ||
+        (st = get_token_id(root, path, "eos_token_id", c->vocab_size, &c->eos_id)))
+        goto out;
 out:
     cJSON_Delete(root);
     free(text);
+    return st;
+}
+
+/* Parses path as a JSON object, failing with the byte and line of a syntax
+ * error (a truncated file fails here). */
+static sidr_status parse_object(const char *path, cJSON **out)
+{
+    char *text;
+    size_t len;
+    *out = NULL;
+    sidr_status st = read_file(path, &text, &len);
+    if (st) return st;
+    const char *end = NULL;
+    cJSON *root = cJSON_ParseWithLengthOpts(text, len, &end, 0);
+    if (!cJSON_IsObject(root)) {
+        size_t off = end ? (size_t)(end - text) : 0, line = 1;
+        for (size_t i = 0; i < off && i < len; i++) line += text[i] == '\n';
+        cJSON_Delete(root);
+        free(text);
+        return sidr_fail(SIDR_ERR_FORMAT, "%s: not a JSON object (parse error near byte %zu, line %zu of %zu bytes)",
+                         path, off, line, len);
+    }
+    free(text);
+    *out = root;
+    return SIDR_OK;
+}
+
+sidr_status sidr_generation_config_check(const char *dir, int vocab)
+{
+    char *path = path_join(dir, "generation_config.json");
+    sidr_status st = SIDR_OK;
+    if (file_exists(path)) {
+        cJSON *root;
+        static const char *const keys[] = { "bos_token_id", "eos_token_id", "pad_token_id" };
+        st = parse_object(path, &root);
+        for (int k = 0; k < 3 && !st; k++) {
+            int id;
+            st = get_token_id(root, path, keys[k], vocab, &id);
+        }
+        cJSON_Delete(root);
+    }
+    free(path);
+    return st;
+}
+
+sidr_status sidr_tokenizer_config_check(const char *dir)
+{
+    char *path = path_join(dir, "tokenizer_config.json");
+    sidr_status st = SIDR_OK;
+    if (file_exists(path)) {
+        cJSON *root;
+        st = parse_object(path, &root);
+        const cJSON *t = st ? NULL : cJSON_GetObjectItemCaseSensitive(root, "chat_template");
+        if (t && !cJSON_IsNull(t) && !cJSON_IsString(t)) {
+            /* Hugging Face also allows a list of named templates. */
+            int ok = cJSON_IsArray(t) && cJSON_GetArraySize(t) > 0;
+            const cJSON *e;
+            cJSON_ArrayForEach(e, t) {
+                if (!cJSON_IsString(cJSON_GetObjectItemCaseSensitive(e, "name")) ||
+                    !cJSON_IsString(cJSON_GetObjectItemCaseSensitive(e, "template")))
+                    ok = 0;
+            }
+            if (!ok)
+                st = sidr_fail(SIDR_ERR_FORMAT, "%s: field 'chat_template': expected a string (a Jinja template) or "
+                               "a list of {\"name\", \"template\"} strings", path);
+        }
+        cJSON_Delete(root);
+    }
+    free(path);
     return st;
 }

@@ -29,6 +29,14 @@ typedef struct {
 
 /* Parses path (a config.json); errors name the file and the key. */
 sidr_status sidr_config_load(sidr_config *c, const char *path);
+
+/* The optional companions of config.json in a model folder: a
+ * generation_config.json must be a JSON object whose bos/eos/pad_token_id
+ * (an id or a list) lie inside the vocabulary; a tokenizer_config.json must
+ * be a JSON object whose chat_template, if any, is a string (or HF's list of
+ * named templates).  Absent files are fine. */
+sidr_status sidr_generation_config_check(const char *dir, int vocab);
+sidr_status sidr_tokenizer_config_check(const char *dir);
 const char *sidr_arch_name(sidr_arch a);
 
 #endif

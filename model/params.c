@@ -246,7 +246,7 @@ sidr_status sidr_params_load(sidr_params *p, const char *dir)
             return s;
         }
     }
-    if ((s = sidr_params_init(p, &cfg))) {
+    if ((s = sidr_st_check_layers(&st, cfg.n_layers, dir)) || (s = sidr_params_init(p, &cfg))) {
         sidr_st_close(&st);
         return s;
     }
@@ -278,6 +278,17 @@ sidr_status sidr_params_load(sidr_params *p, const char *dir)
         /* Widen in parallel slices: exact for every float dtype. */
         slice_job j = { .dst = p->data + v->offset, .src = t->data, .dtype = t->dtype, .n = v->numel };
         run_slices(&j, widen_slices);
+        const float *w = p->data + v->offset;
+        for (size_t k = 0; k < v->numel; k++)
+            if (!isfinite(w[k])) {
+                char at[64];
+                if (v->ndim == 2) snprintf(at, sizeof at, "[%lld, %lld]", (long long)(k / (size_t)v->shape[1]),
+                                           (long long)(k % (size_t)v->shape[1]));
+                else snprintf(at, sizeof at, "[%zu]", k);
+                s = sidr_fail(SIDR_ERR_FORMAT, "%s: tensor '%s' holds %s at element %s (weights must be finite)",
+                              t->file, v->name, isnan(w[k]) ? "NaN" : "Inf", at);
+                break;
+            }
     }
     sidr_st_close(&st);
     if (s) {

@@ -3,6 +3,7 @@
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -103,16 +104,42 @@ static sidr_status check_coverage(sidr_safetensors *st, int first, const char *p
     sidr_status s = SIDR_OK;
     for (int i = 0; i < n && !s; i++) {
         size_t begin = (size_t)((const unsigned char *)sorted[i].data - data);
-        if (begin != expect)
-            s = sidr_fail(SIDR_ERR_FORMAT, "%s: tensor '%s' %s (data_offsets must tile the data area without "
-                          "overlaps or gaps)", path, sorted[i].name,
-                          begin < expect ? "overlaps the previous tensor" : "leaves a gap before it");
+        if (begin < expect)
+            s = sidr_fail(SIDR_ERR_FORMAT, "%s: tensor '%s' (data_offsets [%zu, %zu]) overlaps tensor '%s' "
+                          "(data_offsets [%zu, %zu]); data_offsets must tile the data area without overlaps",
+                          path, sorted[i].name, begin, begin + sorted[i].nbytes, sorted[i - 1].name,
+                          (size_t)((const unsigned char *)sorted[i - 1].data - data), expect);
+        else if (begin > expect) {
+            if (i)
+                s = sidr_fail(SIDR_ERR_FORMAT, "%s: bytes [%zu, %zu) between tensor '%s' and tensor '%s' belong to no "
+                              "tensor (is an entry missing from the header?); data_offsets must tile the data area "
+                              "without gaps", path, expect, begin, sorted[i - 1].name, sorted[i].name);
+            else
+                s = sidr_fail(SIDR_ERR_FORMAT, "%s: bytes [0, %zu) before tensor '%s' belong to no tensor (is an entry "
+                              "missing from the header?); data_offsets must tile the data area without gaps",
+                              path, begin, sorted[i].name);
+        }
         expect = begin + sorted[i].nbytes;
     }
-    if (!s && expect != data_len)
-        s = sidr_fail(SIDR_ERR_FORMAT, "%s: the tensors cover %zu bytes of a %zu-byte data area", path, expect, data_len);
+    if (!s && expect != data_len) {
+        if (n)
+            s = sidr_fail(SIDR_ERR_FORMAT, "%s: the last %zu bytes of the %zu-byte data area, after tensor '%s', belong "
+                          "to no tensor (is an entry missing from the header?)", path, data_len - expect, data_len,
+                          sorted[n - 1].name);
+        else
+            s = sidr_fail(SIDR_ERR_FORMAT, "%s: the header lists no tensor but the data area holds %zu bytes", path,
+                          data_len);
+    }
     free(sorted);
     return s;
+}
+
+/* An exact non-negative integer (a JSON number without a fraction, within
+ * what a double holds exactly). */
+static int whole_number(const cJSON *v, double max)
+{
+    return cJSON_IsNumber(v) && v->valuedouble >= 0 && v->valuedouble <= max &&
+           v->valuedouble == (double)(uint64_t)v->valuedouble;
 }
 
 /* Parses the JSON header of a mapped file and appends its tensors. */
@@ -130,13 +157,28 @@ static sidr_status parse_header(sidr_safetensors *st, const sidr_st_file *f)
     if (hlen > 100u << 20)
         return sidr_fail(SIDR_ERR_FORMAT, "%s: header length %llu is implausibly large", f->path,
                          (unsigned long long)hlen);
-    char *json = xstrndup((const char *)base + 8, hlen);
-    cJSON *root = cJSON_Parse(json);
-    free(json);
+    if (hlen == 0)
+        return sidr_fail(SIDR_ERR_FORMAT, "%s: header length is 0 (expected the byte length of a JSON object "
+                         "describing the tensors)", f->path);
+    const char *hdr = (const char *)base + 8, *end = NULL;
+    cJSON *root = cJSON_ParseWithLengthOpts(hdr, hlen, &end, 0);
     if (!cJSON_IsObject(root)) {
         cJSON_Delete(root);
-        return sidr_fail(SIDR_ERR_FORMAT, "%s: header is not a JSON object", f->path);
+        return sidr_fail(SIDR_ERR_FORMAT, "%s: header is not a JSON object (parse error near byte %ld of the "
+                         "%llu-byte header)", f->path, end ? (long)(end - hdr) : 0L, (unsigned long long)hlen);
     }
+    /* As the reference implementation: only whitespace may pad the JSON. */
+    for (const char *q = end; q < hdr + hlen; q++)
+        if (*q != ' ' && *q != '\t' && *q != '\n' && *q != '\r') {
+            cJSON_Delete(root);
+            if (*q == 0)
+                return sidr_fail(SIDR_ERR_FORMAT, "%s: header pads its JSON with NUL bytes (from byte %ld of the "
+                                 "%llu-byte header); safetensors allows only spaces after the JSON", f->path,
+                                 (long)(q - hdr), (unsigned long long)hlen);
+            return sidr_fail(SIDR_ERR_FORMAT, "%s: header has bytes after its JSON object (from byte %ld of the "
+                             "%llu-byte header); safetensors allows only spaces after the JSON", f->path,
+                             (long)(q - hdr), (unsigned long long)hlen);
+        }
     size_t data_len = f->map_len - 8 - hlen;
     int first = st->n_tensors;
     const unsigned char *data = base + 8 + hlen;
@@ -144,7 +186,22 @@ static sidr_status parse_header(sidr_safetensors *st, const sidr_st_file *f)
     int n = cJSON_GetArraySize(root);
     st->tensors = xrealloc(st->tensors, (st->n_tensors + n) * sizeof *st->tensors);
     for (cJSON *e = root->child; e; e = e->next) {
-        if (!strcmp(e->string, "__metadata__")) continue;
+        if (!strcmp(e->string, "__metadata__")) {
+            if (!cJSON_IsObject(e)) {
+                s = sidr_fail(SIDR_ERR_FORMAT, "%s: __metadata__ must be an object of strings", f->path);
+                break;
+            }
+            for (const cJSON *m = e->child; m && !s; m = m->next)
+                if (!cJSON_IsString(m))
+                    s = sidr_fail(SIDR_ERR_FORMAT, "%s: __metadata__ value '%s' is not a string (safetensors "
+                                  "metadata maps strings to strings)", f->path, m->string);
+            if (s) break;
+            continue;
+        }
+        for (int k = first; k < st->n_tensors && !s; k++)
+            if (!strcmp(st->tensors[k].name, e->string))
+                s = sidr_fail(SIDR_ERR_FORMAT, "%s: tensor '%s' is listed twice in the header", f->path, e->string);
+        if (s) break;
         const cJSON *dt = cJSON_GetObjectItemCaseSensitive(e, "dtype");
         const cJSON *shape = cJSON_GetObjectItemCaseSensitive(e, "shape");
         const cJSON *off = cJSON_GetObjectItemCaseSensitive(e, "data_offsets");
@@ -165,21 +222,37 @@ static sidr_status parse_header(sidr_safetensors *st, const sidr_st_file *f)
                           f->path, e->string, t.ndim, SIDR_MAX_DIMS);
             break;
         }
-        int i = 0, bad = 0;
+        int i = 0;
         uint64_t numel = 1;
-        for (cJSON *d = shape->child; d; d = d->next, i++) {
+        for (cJSON *d = shape->child; d && !s; d = d->next, i++) {
+            if (!cJSON_IsNumber(d) || d->valuedouble != floor(d->valuedouble))
+                s = sidr_fail(SIDR_ERR_FORMAT, "%s: tensor '%s': shape[%d] is not an integer (expected a list of "
+                              "non-negative integers)", f->path, e->string, i);
+            else if (d->valuedouble < 0)
+                s = sidr_fail(SIDR_ERR_FORMAT, "%s: tensor '%s': shape[%d] = %.0f is negative (expected a list of "
+                              "non-negative integers)", f->path, e->string, i, d->valuedouble);
             /* No dimension can exceed the data it describes; checking the
              * running product against it keeps the count from overflowing. */
-            if (!cJSON_IsNumber(d) || d->valuedouble < 0 || d->valuedouble > (double)data_len + 1) bad = 1;
+            else if (d->valuedouble > (double)data_len + 1 ||
+                     (d->valuedouble >= 1 && numel > data_len / (uint64_t)d->valuedouble + 1))
+                s = sidr_fail(SIDR_ERR_FORMAT, "%s: tensor '%s': shape[%d] = %.0f makes more elements than the "
+                              "%zu-byte data area holds", f->path, e->string, i, d->valuedouble, data_len);
             else {
                 t.shape[i] = (int64_t)d->valuedouble;
-                if (t.shape[i] && numel > data_len / (uint64_t)t.shape[i] + 1) bad = 1;
                 numel *= (uint64_t)t.shape[i];
             }
         }
-        double b = cJSON_GetArrayItem(off, 0)->valuedouble, en = cJSON_GetArrayItem(off, 1)->valuedouble;
-        if (bad || b < 0 || en < b) {
-            s = sidr_fail(SIDR_ERR_FORMAT, "%s: tensor '%s': bad shape or data_offsets", f->path, e->string);
+        if (s) break;
+        const cJSON *ob = cJSON_GetArrayItem(off, 0), *oe = cJSON_GetArrayItem(off, 1);
+        if (!whole_number(ob, 9007199254740992.0) || !whole_number(oe, 9007199254740992.0)) {
+            s = sidr_fail(SIDR_ERR_FORMAT, "%s: tensor '%s': data_offsets must be two non-negative integers "
+                          "[begin, end]", f->path, e->string);
+            break;
+        }
+        double b = ob->valuedouble, en = oe->valuedouble;
+        if (en < b) {
+            s = sidr_fail(SIDR_ERR_FORMAT, "%s: tensor '%s': data_offsets [%.0f, %.0f] end before they begin",
+                          f->path, e->string, b, en);
             break;
         }
         if (en > (double)data_len) {
@@ -299,6 +372,25 @@ void sidr_st_close(sidr_safetensors *st)
     free(st->tensors);
     free(st->files);
     memset(st, 0, sizeof *st);
+}
+
+sidr_status sidr_st_check_layers(const sidr_safetensors *st, int n_layers, const char *dir)
+{
+    int extra = 0, max_layer = -1;
+    const char *first = NULL;
+    for (int i = 0; i < st->n_tensors; i++) {
+        const char *name = st->tensors[i].name, *p = name + 13;
+        if (strncmp(name, "model.layers.", 13) || *p < '0' || *p > '9') continue;
+        long k = strtol(p, NULL, 10);
+        if (k < n_layers) continue;
+        if (!first) first = name;
+        extra++;
+        if (k > max_layer) max_layer = k > 1000000 ? 1000000 : (int)k;
+    }
+    if (!extra) return SIDR_OK;
+    return sidr_fail(SIDR_ERR_SHAPE, "%s: config.json says num_hidden_layers = %d but the weights hold %d tensor%s of "
+                     "layers beyond it (such as '%s', up to layer %d); set num_hidden_layers to the layers present",
+                     dir, n_layers, extra, extra == 1 ? "" : "s", first, max_layer);
 }
 
 const sidr_tensor *sidr_st_find(const sidr_safetensors *st, const char *name)

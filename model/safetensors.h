@@ -48,6 +48,10 @@ void sidr_st_close(sidr_safetensors *st);
 const sidr_tensor *sidr_st_find(const sidr_safetensors *st, const char *name);
 int64_t sidr_tensor_numel(const sidr_tensor *t);
 
+/* Fails naming the first tensor "model.layers.K...." with K >= n_layers:
+ * weights for layers the config does not count. */
+sidr_status sidr_st_check_layers(const sidr_safetensors *st, int n_layers, const char *dir);
+
 /* Converts element i..i+n of a tensor of any float dtype to f32. */
 void sidr_tensor_to_f32(const sidr_tensor *t, size_t first, size_t n, float *out);
 

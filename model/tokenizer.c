@@ -15,6 +15,7 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 
 #include "tokenizer.h"
+#include "config.h"
 
 #include <cjson/cJSON.h>
 #include <limits.h>
@@ -686,6 +687,56 @@ static sidr_status index_added(sidr_tokenizer *t, const char *name)
     return SIDR_OK;
 }
 
+/* Every id names exactly one token: no two vocab entries share an id, an
+ * added token reuses a vocab id only for the same token, and the ids run
+ * from 0 without gaps. */
+static sidr_status check_ids(sidr_tokenizer *t, const char *name, int max_id)
+{
+    size_t n = (size_t)max_id + 1;
+    const char **owner = xcalloc(n ? n : 1, sizeof *owner);
+    sidr_status st = SIDR_OK;
+    for (size_t i = 0; i < t->vocab.cap && !st; i++) {
+        const sidr_strmap_slot *sl = &t->vocab.slots[i];
+        if (!sl->key) continue;
+        const char *other = owner[sl->value];
+        if (other) {
+            /* name the pair in a stable order */
+            const char *a = strcmp(other, sl->key) < 0 ? other : sl->key, *b = a == other ? sl->key : other;
+            st = sidr_fail(SIDR_ERR_FORMAT, "%s: field 'model.vocab': \"%.64s\" and \"%.64s\" share id %d (each id "
+                           "must name one token)", name, a, b, sl->value);
+        }
+        owner[sl->value] = sl->key;
+    }
+    for (int i = 0; i < t->n_added && !st; i++) {
+        const added_token *a = &t->added[i];
+        const char *v = owner[a->id];
+        if (!v) continue;
+        size_t vl = strlen(v);
+        char *bytes = xmalloc(vl + 1);
+        size_t bl = unmap_bytes(t, v, vl, bytes);
+        int same = !strcmp(v, a->content) || (bl == a->len && !memcmp(bytes, a->content, bl));
+        free(bytes);
+        if (!same)
+            st = sidr_fail(SIDR_ERR_FORMAT, "%s: field 'added_tokens': \"%.64s\" has id %d, which model.vocab gives to "
+                           "\"%.64s\" (an added token may reuse a vocab id only for the same token)", name,
+                           a->content, a->id, v);
+    }
+    for (int i = 0; i < t->n_added; i++) owner[t->added[i].id] = t->added[i].content;
+    for (size_t i = 0; i < n && !st; i++)
+        if (!owner[i]) {
+            size_t j = i;
+            while (j + 1 < n && !owner[j + 1]) j++;
+            if (j > i)
+                st = sidr_fail(SIDR_ERR_FORMAT, "%s: ids %zu to %zu are in neither model.vocab nor added_tokens (the "
+                               "ids must run from 0 to %d without gaps)", name, i, j, max_id);
+            else
+                st = sidr_fail(SIDR_ERR_FORMAT, "%s: id %zu is in neither model.vocab nor added_tokens (the ids must "
+                               "run from 0 to %d without gaps)", name, i, max_id);
+        }
+    free(owner);
+    return st;
+}
+
 /* Lays out the bytes of every id and the per-id flags. */
 static void build_id_tables(sidr_tokenizer *t)
 {
@@ -771,6 +822,7 @@ sidr_status sidr_tokenizer_load_json(sidr_tokenizer **out, const char *json, siz
     if (!st) st = parse_added(t, cJSON_GetObjectItemCaseSensitive(root, "added_tokens"), name, &max_id);
     cJSON_Delete(root);
     if (!st) st = index_added(t, name);
+    if (!st) st = check_ids(t, name, max_id);
     if (st) {
         sidr_tokenizer_free(t);
         return st;
@@ -790,7 +842,33 @@ sidr_status sidr_tokenizer_load(sidr_tokenizer **out, const char *path)
     if (st) return st;
     st = sidr_tokenizer_load_json(out, buf, len, path);
     free(buf);
+    if (st) return st;
+    /* tokenizer_config.json beside it holds the chat template. */
+    const char *slash = strrchr(path, '/');
+    char *dir = slash ? xstrndup(path, (size_t)(slash - path)) : xstrdup(".");
+    st = sidr_tokenizer_config_check(dir[0] ? dir : "/");
+    free(dir);
+    if (st) {
+        sidr_tokenizer_free(*out);
+        *out = NULL;
+    }
     return st;
+}
+
+sidr_status sidr_tokenizer_check_model(const sidr_tokenizer *t, const char *tok_name, int model_vocab,
+                                       const char *model_dir)
+{
+    if (t->n_vocab <= model_vocab) return SIDR_OK;
+    int over = 0;
+    for (int i = 0; i < t->n_added; i++) over += t->added[i].id >= model_vocab;
+    int top = t->n_vocab - 1;
+    const char *what = t->n_added && t->added[t->n_added - 1].id == top ? t->added[t->n_added - 1].content : NULL;
+    if (what)
+        return sidr_fail(SIDR_ERR_RANGE, "%s: added token \"%.64s\" has id %d, outside the model's vocabulary of %d "
+                         "(vocab_size in %s/config.json); %d added token%s lie%s beyond it", tok_name, what, top,
+                         model_vocab, model_dir, over, over == 1 ? "" : "s", over == 1 ? "s" : "");
+    return sidr_fail(SIDR_ERR_RANGE, "%s: the tokenizer's ids run to %d, outside the model's vocabulary of %d "
+                     "(vocab_size in %s/config.json)", tok_name, top, model_vocab, model_dir);
 }
 
 void sidr_tokenizer_free(sidr_tokenizer *t)

@@ -17,6 +17,11 @@ sidr_status sidr_tokenizer_load_json(sidr_tokenizer **out, const char *json, siz
                                      const char *name);
 void sidr_tokenizer_free(sidr_tokenizer *t);
 
+/* A tokenizer paired with a model: every id must lie inside the model's
+ * vocab_size (tok_name and model_dir only name the files in the message). */
+sidr_status sidr_tokenizer_check_model(const sidr_tokenizer *t, const char *tok_name, int model_vocab,
+                                       const char *model_dir);
+
 /* Adds tokens the way HF tokenizer.add_tokens([...]) does: non-special,
  * "normalized": true added tokens with ids from n_vocab upward, in the order
  * given; tokens already known are skipped.  For SIDs pass the distinct tokens

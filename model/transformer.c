@@ -101,6 +101,7 @@ sidr_status sidr_model_load(sidr_model *m, const char *dir)
     s = sidr_config_load(&m->cfg, cfg_path);
     free(cfg_path);
     if (s) goto fail;
+    if ((s = sidr_generation_config_check(dir, m->cfg.vocab_size))) goto fail;
     if ((s = sidr_st_open_dir(&m->st, dir))) goto fail;
     const sidr_config *c = &m->cfg;
     if ((s = bind_mat(m, "model.embed_tokens.weight", c->vocab_size, c->dim, &m->embed))) goto fail;
@@ -116,7 +117,9 @@ sidr_status sidr_model_load(sidr_model *m, const char *dir)
     m->layers = xcalloc(c->n_layers, sizeof *m->layers);
     for (int i = 0; i < c->n_layers; i++)
         if ((s = bind_layer(m, i))) goto fail;
+    if ((s = sidr_st_check_layers(&m->st, c->n_layers, dir))) goto fail;
     m->rope_inv_freq = sidr_rope_inv_freq(c);
+    if (sidr_model_weight_bytes(m) < SIDR_CHECK_AT_LOAD_BYTES && (s = sidr_model_check_finite(m))) goto fail;
     sidr_kernels_init();
     return SIDR_OK;
 fail:
@@ -139,6 +142,94 @@ void sidr_model_free(sidr_model *m)
     sidr_st_close(&m->st);
     free(m->dir);
     memset(m, 0, sizeof *m);
+}
+
+/* ---- non-finite values ------------------------------------------------------ */
+
+/* Index of the first NaN or Inf among n elements of dtype, or -1. */
+static long long first_nonfinite(const void *data, sidr_dtype dtype, size_t n, int *is_nan)
+{
+    if (dtype == SIDR_F32) {
+        const uint32_t *u = data;
+        for (size_t i = 0; i < n; i++)
+            if ((u[i] & 0x7f800000u) == 0x7f800000u) { *is_nan = (u[i] & 0x7fffffu) != 0; return (long long)i; }
+    } else if (dtype == SIDR_BF16) {
+        const uint16_t *h = data;
+        for (size_t i = 0; i < n; i++)
+            if ((h[i] & 0x7f80u) == 0x7f80u) { *is_nan = (h[i] & 0x7fu) != 0; return (long long)i; }
+    } else if (dtype == SIDR_F16) {
+        const uint16_t *h = data;
+        for (size_t i = 0; i < n; i++)
+            if ((h[i] & 0x7c00u) == 0x7c00u) { *is_nan = (h[i] & 0x3ffu) != 0; return (long long)i; }
+    }
+    return -1;
+}
+
+/* Fails naming the tensor when it holds a NaN or Inf. */
+static sidr_status check_block(const sidr_model *m, const char *name, const void *data, sidr_dtype dtype,
+                               long long rows, long long cols)
+{
+    if (!data) return SIDR_OK;
+    int is_nan = 0;
+    long long i = first_nonfinite(data, dtype, (size_t)(rows * cols), &is_nan);
+    if (i < 0) return SIDR_OK;
+    const sidr_tensor *t = sidr_st_find(&m->st, name);
+    char at[64];
+    if (cols > 1) snprintf(at, sizeof at, "[%lld, %lld]", i / cols, i % cols);
+    else snprintf(at, sizeof at, "[%lld]", i);
+    return sidr_fail(SIDR_ERR_FORMAT, "%s: tensor '%s' holds %s at element %s (weights must be finite)",
+                     t ? t->file : m->dir, name, is_nan ? "NaN" : "Inf", at);
+}
+
+static sidr_status check_layer(const sidr_model *m, int i)
+{
+    const sidr_config *c = &m->cfg;
+    const sidr_layer *l = &m->layers[i];
+    int q_dim = c->n_heads * c->head_dim, kv_dim = c->n_kv_heads * c->head_dim;
+    char n[128];
+    sidr_status s;
+#define NM(suffix) (snprintf(n, sizeof n, "model.layers.%d.%s", i, suffix), n)
+#define MAT(suffix, w) check_block(m, NM(suffix), (w).data, (w).dtype, (w).rows, (w).cols)
+#define VEC(suffix, v, len) check_block(m, NM(suffix), (v), SIDR_F32, (len), 1)
+    if ((s = VEC("input_layernorm.weight", l->attn_norm, c->dim)) ||
+        (s = MAT("self_attn.q_proj.weight", l->wq)) || (s = VEC("self_attn.q_proj.bias", l->bq, q_dim)) ||
+        (s = MAT("self_attn.k_proj.weight", l->wk)) || (s = VEC("self_attn.k_proj.bias", l->bk, kv_dim)) ||
+        (s = MAT("self_attn.v_proj.weight", l->wv)) || (s = VEC("self_attn.v_proj.bias", l->bv, kv_dim)) ||
+        (s = MAT("self_attn.o_proj.weight", l->wo)) ||
+        (s = VEC("self_attn.q_norm.weight", l->q_norm, c->head_dim)) ||
+        (s = VEC("self_attn.k_norm.weight", l->k_norm, c->head_dim)) ||
+        (s = VEC("post_attention_layernorm.weight", l->ffn_norm, c->dim)) ||
+        (s = MAT("mlp.gate_proj.weight", l->w_gate)) || (s = MAT("mlp.up_proj.weight", l->w_up)) ||
+        (s = MAT("mlp.down_proj.weight", l->w_down)))
+        return s;
+#undef NM
+#undef MAT
+#undef VEC
+    return SIDR_OK;
+}
+
+static sidr_status check_head(const sidr_model *m)
+{
+    sidr_status s = check_block(m, "model.norm.weight", m->final_norm, SIDR_F32, m->cfg.dim, 1);
+    if (!s && !m->cfg.tie_embeddings)
+        s = check_block(m, "lm_head.weight", m->lm_head.data, m->lm_head.dtype, m->lm_head.rows, m->lm_head.cols);
+    return s;
+}
+
+sidr_status sidr_model_check_finite(const sidr_model *m)
+{
+    sidr_status s = check_block(m, "model.embed_tokens.weight", m->embed.data, m->embed.dtype, m->embed.rows,
+                                m->embed.cols);
+    for (int i = 0; i < m->cfg.n_layers && !s; i++) s = check_layer(m, i);
+    if (!s) s = check_head(m);
+    return s;
+}
+
+long long sidr_model_weight_bytes(const sidr_model *m)
+{
+    long long b = 0;
+    for (int i = 0; i < m->st.n_tensors; i++) b += (long long)m->st.tensors[i].nbytes;
+    return b;
 }
 
 static long long mat_numel(const sidr_mat *w) { return (long long)w->rows * w->cols; }
@@ -244,6 +335,7 @@ struct sidr_state {
     float *scores;
     size_t scores_cap;
     int *pos;
+    int bad_layer;          /* first layer whose output held NaN/Inf in this call, or -1 */
 };
 
 sidr_state *sidr_state_new(const sidr_model *m, int max_tokens)
@@ -254,6 +346,7 @@ sidr_state *sidr_state_new(const sidr_model *m, int max_tokens)
     size_t T = (size_t)max_tokens, q_dim = (size_t)c->n_heads * c->head_dim,
            kv_dim = (size_t)c->n_kv_heads * c->head_dim;
     s->max_T = max_tokens;
+    s->bad_layer = -1;
     s->x = xaligned(T * c->dim * sizeof(float));
     s->xb = xaligned(T * c->dim * sizeof(float));
     s->xb2 = xaligned(T * c->dim * sizeof(float));
@@ -534,7 +627,39 @@ static void layers_forward(sidr_model *m, sidr_state *s, int T, const row_target
                 memcpy(sidr_capture_resid(cap, slot, li), s->x + (size_t)t * D, (size_t)D * sizeof(float));
                 if (li == c->n_layers - 1) cap->done[slot] = 1;
             }
+        int is_nan;
+        if (s->bad_layer < 0 && first_nonfinite(s->x, SIDR_F32, (size_t)T * D, &is_nan) >= 0) s->bad_layer = li;
     }
+}
+
+/* After a call whose hidden states or logits turned NaN/Inf: names the first
+ * weight at fault, or the layer whose activations overflowed. */
+static sidr_status nonfinite_error(const sidr_model *m, const sidr_state *s)
+{
+    const sidr_config *c = &m->cfg;
+    sidr_status st = check_block(m, "model.embed_tokens.weight", m->embed.data, m->embed.dtype, m->embed.rows,
+                                 m->embed.cols);
+    int last = s->bad_layer >= 0 ? s->bad_layer : c->n_layers - 1;
+    for (int i = 0; i <= last && !st; i++) st = check_layer(m, i);
+    if (!st && s->bad_layer < 0) st = check_head(m);
+    if (st && s->bad_layer >= 0)
+        return sidr_fail_context(SIDR_ERR_FORMAT, "the hidden state turns non-finite (NaN or Inf) in layer %d",
+                                 s->bad_layer);
+    if (st) return sidr_fail_context(SIDR_ERR_FORMAT, "the logits are not finite (NaN or Inf)");
+    if (s->bad_layer >= 0)
+        return sidr_fail(SIDR_ERR_RANGE, "%s: the hidden state turns non-finite (NaN or Inf) in layer %d "
+                         "(model.layers.%d.*), whose weights are finite: the activations overflow", m->dir,
+                         s->bad_layer, s->bad_layer);
+    return sidr_fail(SIDR_ERR_RANGE, "%s: the logits are not finite (NaN or Inf) although every weight and hidden "
+                     "state is: the LM head overflows", m->dir);
+}
+
+static sidr_status check_logits(const sidr_model *m, const sidr_state *s, const float *logits, size_t n)
+{
+    int is_nan;
+    if (s->bad_layer >= 0 || (logits && first_nonfinite(logits, SIDR_F32, n, &is_nan) >= 0))
+        return nonfinite_error(m, s);
+    return SIDR_OK;
 }
 
 static sidr_status check_tokens(const sidr_model *m, const int *tokens, int n)
@@ -612,6 +737,7 @@ sidr_status sidr_forward_capture(sidr_model *m, sidr_state *s, sidr_kv *kv, cons
     /* Refuse bad ids before any chunk touches the cache. */
     sidr_status st = check_tokens(m, tokens, n);
     if (st) return st;
+    s->bad_layer = -1;
     for (int done = 0; done < n;) {
         int T = n - done < s->max_T ? n - done : s->max_T;
         embed_rows(m, s, tokens + done, T);
@@ -623,7 +749,8 @@ sidr_status sidr_forward_capture(sidr_model *m, sidr_state *s, sidr_kv *kv, cons
         done += T;
         if (which == SIDR_LOGITS_LAST && done == n) head(m, s, T - 1, 1, logits);
     }
-    return SIDR_OK;
+    size_t V = (size_t)m->cfg.vocab_size;
+    return check_logits(m, s, which == SIDR_LOGITS_NONE ? NULL : logits, which == SIDR_LOGITS_ALL ? n * V : V);
 }
 
 sidr_status sidr_forward_branches(sidr_model *m, sidr_state *s, sidr_branches *b, const int *tokens, float *logits)
@@ -635,10 +762,11 @@ sidr_status sidr_forward_branches(sidr_model *m, sidr_state *s, sidr_branches *b
     sidr_status st = check_tokens(m, tokens, b->n_seq);
     if (st) return st;
     embed_rows(m, s, tokens, b->n_seq);
+    s->bad_layer = -1;
     for (int i = 0; i < b->n_seq; i++) s->pos[i] = b->prefix->len + b->len;
     row_target tg = { NULL, b };
     layers_forward(m, s, b->n_seq, &tg, NULL);
     b->len++;
     if (logits) head(m, s, 0, b->n_seq, logits);
-    return SIDR_OK;
+    return check_logits(m, s, logits, (size_t)b->n_seq * m->cfg.vocab_size);
 }

@@ -53,6 +53,15 @@ void sidr_model_free(sidr_model *m);
 /* Parameters counted once (tied embeddings once) and weight bytes read per
  * decoded token. */
 long long sidr_model_n_params(const sidr_model *m);
+/* Bytes of the safetensors tensors (0 for a model over training parameters). */
+long long sidr_model_weight_bytes(const sidr_model *m);
+
+/* Scans every weight in forward order (embedding, layers, final norm, LM
+ * head) and fails naming the first tensor, and the element, that holds NaN
+ * or Inf.  sidr_model_load runs it for models below this many bytes; a run
+ * whose logits turn non-finite runs it to say why. */
+#define SIDR_CHECK_AT_LOAD_BYTES (64LL << 20)
+sidr_status sidr_model_check_finite(const sidr_model *m);
 long long sidr_model_bytes_per_token(const sidr_model *m);
 
 /* K/V of one sequence: [n_layers][cap][kv_dim] each, f32. */

@@ -66,7 +66,9 @@ int cmd_beam(int argc, char **argv)
     sidr_beam_search bs;
     memset(&bs, 0, sizeof bs);
     float *logits = NULL;
-    if ((s = load_tokenizer_dir(model, &tok)) || (s = catalog_load_info(&cat, catalog, tok))) {
+    if ((s = load_tokenizer_dir(model, &tok)) ||
+        (s = sidr_tokenizer_check_model(tok, "tokenizer.json", m.cfg.vocab_size, model)) ||
+        (s = catalog_load_info(&cat, catalog, tok))) {
         rc = runtime_error("beam", s);
         goto out;
     }

@@ -91,6 +91,7 @@ int cmd_generate(int argc, char **argv)
     const char *model = NULL, *tokens = NULL, *prompt = NULL, *system = NULL;
     int chat = 0, no_think = 0, json = 0, c;
     long max_tokens = 256, top_k = 0, seed = 0;
+    int max_tokens_given = 0;
     double temperature = 0, top_p = 1;
     optind = 1;
     while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
@@ -102,7 +103,7 @@ int cmd_generate(int argc, char **argv)
         case 'c': chat = 1; break;
         case 'n': no_think = 1; break;
         case 'j': json = 1; break;
-        case 'M': if (parse_int(optarg, 1, 1 << 20, &max_tokens)) return usage_error("generate", "--max-tokens expects a positive integer"); break;
+        case 'M': if (parse_int(optarg, 1, 1 << 20, &max_tokens)) return usage_error("generate", "--max-tokens expects a positive integer"); max_tokens_given = 1; break;
         case 'K': if (parse_int(optarg, 0, 1 << 24, &top_k)) return usage_error("generate", "--top-k expects an integer >= 0"); break;
         case 's': if (parse_int(optarg, 0, __LONG_MAX__, &seed)) return usage_error("generate", "--seed expects an integer >= 0"); break;
         case 'T': if (parse_float(optarg, 0, 100, &temperature)) return usage_error("generate", "--temperature expects a number in [0, 100]"); break;
@@ -128,7 +129,9 @@ int cmd_generate(int argc, char **argv)
     int have_tok = file_exists(tok_path);
     free(tok_path);
     /* Token-id prompts work without a tokenizer; the text is then unknown. */
-    if ((have_tok || prompt) && (s = load_tokenizer_dir(model, &tok))) {
+    if ((have_tok || prompt) && ((s = load_tokenizer_dir(model, &tok)) ||
+                                 (s = sidr_tokenizer_check_model(tok, "tokenizer.json", m.cfg.vocab_size, model)))) {
+        sidr_tokenizer_free(tok);
         sidr_model_free(&m);
         free(ids);
         return runtime_error("generate", s);
@@ -149,6 +152,28 @@ int cmd_generate(int argc, char **argv)
             sidr_model_free(&m);
             return runtime_error("generate", s);
         }
+    }
+    /* Positions past max_position_embeddings were never trained: refuse
+     * them, or (the default budget) stop there. */
+    int max_seq = m.cfg.max_seq;
+    if (!s && n > max_seq)
+        s = sidr_fail(SIDR_ERR_RANGE, "the prompt of %d tokens exceeds the model's max_position_embeddings %d "
+                      "(%s/config.json)", n, max_seq, model);
+    else if (!s && n + max_tokens > max_seq) {
+        if (max_tokens_given)
+            s = sidr_fail(SIDR_ERR_RANGE, "the prompt of %d tokens plus --max-tokens %ld exceeds the model's "
+                          "max_position_embeddings %d (%s/config.json); give --max-tokens %d or fewer", n, max_tokens,
+                          max_seq, model, max_seq - n);
+        else
+            max_tokens = max_seq - n;
+    }
+    if (s || max_tokens < 1) {
+        if (!s) s = sidr_fail(SIDR_ERR_RANGE, "the prompt of %d tokens leaves no room under the model's "
+                              "max_position_embeddings %d (%s/config.json)", n, max_seq, model);
+        free(ids);
+        sidr_tokenizer_free(tok);
+        sidr_model_free(&m);
+        return runtime_error("generate", s);
     }
     stop_set stops = { .n = 0 };
     collect_stops(&stops, &m, tok);

@@ -14,6 +14,7 @@
 static const struct option opts[] = {
     { "model", required_argument, NULL, 'm' },
     { "json", no_argument, NULL, 'j' },
+    { "check", no_argument, NULL, 'c' },
     { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 },
 };
@@ -78,13 +79,19 @@ static const char *chat_template_kind(const char *dir)
 int cmd_info(int argc, char **argv)
 {
     const char *model = NULL;
-    int json = 0, c;
+    int json = 0, check = 0, c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
         switch (c) {
         case 'm': model = optarg; break;
         case 'j': json = 1; break;
-        case 'h': printf("usage: sidr info --model DIR [--json]\n"); return EXIT_OK;
+        case 'c': check = 1; break;
+        case 'h':
+            printf("usage: sidr info --model DIR [--json] [--check]\n"
+                   "  --check   scan every weight for NaN or Inf and name the first bad tensor\n"
+                   "            (models under %lld MB are always scanned when loaded)\n",
+                   (long long)(SIDR_CHECK_AT_LOAD_BYTES >> 20));
+            return EXIT_OK;
         default: return usage_error("info", "unknown option");
         }
     }
@@ -93,9 +100,15 @@ int cmd_info(int argc, char **argv)
     sidr_model m;
     sidr_status s = sidr_model_load(&m, model);
     if (s) return runtime_error("info", s);
+    if (check && (s = sidr_model_check_finite(&m))) {
+        sidr_model_free(&m);
+        return runtime_error("info", s);
+    }
     sidr_tokenizer *tok = NULL;
     char *tok_path = path_join(model, "tokenizer.json");
-    if (file_exists(tok_path) && (s = sidr_tokenizer_load(&tok, tok_path))) {
+    if (file_exists(tok_path) && ((s = sidr_tokenizer_load(&tok, tok_path)) ||
+                                  (s = sidr_tokenizer_check_model(tok, tok_path, m.cfg.vocab_size, model)))) {
+        sidr_tokenizer_free(tok);
         free(tok_path);
         sidr_model_free(&m);
         return runtime_error("info", s);
@@ -145,6 +158,7 @@ int cmd_info(int argc, char **argv)
     }
     cJSON_AddStringToObject(o, "chat_template", chat);
     cJSON_AddStringToObject(o, "kernels", sidr_kernels_name());
+    if (check) cJSON_AddBoolToObject(o, "weights_finite", 1);
 
     if (json) {
         char *out = cJSON_PrintUnformatted(o);
@@ -171,6 +185,7 @@ int cmd_info(int argc, char **argv)
             printf("SID tokens      none\n");
         printf("chat template   %s\n", chat);
         printf("kernels         %s\n", sidr_kernels_name());
+        if (check) printf("weights         all %d tensors finite\n", m.st.n_tensors);
     }
     cJSON_Delete(o);
     sidr_tokenizer_free(tok);

@@ -46,6 +46,13 @@ int cmd_logits(int argc, char **argv)
     sidr_model m;
     sidr_status s = sidr_model_load(&m, model);
     if (s) { free(ids); return runtime_error("logits", s); }
+    if (n > m.cfg.max_seq) {
+        s = sidr_fail(SIDR_ERR_RANGE, "%d tokens exceed the model's max_position_embeddings %d (%s/config.json)", n,
+                      m.cfg.max_seq, model);
+        free(ids);
+        sidr_model_free(&m);
+        return runtime_error("logits", s);
+    }
     int V = m.cfg.vocab_size, rows = all ? n : 1;
     sidr_state *st = sidr_state_new(&m, n < 256 ? n : 256);
     sidr_kv kv;

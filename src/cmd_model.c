@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 
 #include "cli.h"
+#include "session.h"
 #include "commands.h"
 #include "dataset.h"
 #include "model_init.h"
@@ -223,6 +224,7 @@ static int model_add_sids(int argc, char **argv)
     sidr_dataset ds;
     sidr_status s = sidr_dataset_load(&ds, data, NULL);
     if (s) return runtime_error("model add-sids", s);
+    session_print_warnings(&ds, "model add-sids");
     int n_tokens;
     char **tokens = sidr_dataset_sid_tokens(&ds, &n_tokens);
     sidr_config cfg;

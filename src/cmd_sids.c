@@ -14,6 +14,7 @@
 #include <dirent.h>
 
 #include "cli.h"
+#include "session.h"
 #include "commands.h"
 #include "dataset.h"
 #include "item_embed.h"
@@ -520,6 +521,7 @@ static int cmd_sids_build(int argc, char **argv)
     if (!quiet) fprintf(stderr, "sidr sids: loading %s\n", data);
     sidr_status s = sidr_dataset_load(&ds, data, &dopt);
     if (s) return runtime_error("sids build", s);
+    session_print_warnings(&ds, "sids build");
     t_load = now_seconds();
     int rc = EXIT_OK;
     sidr_item_text *txt = NULL;
@@ -877,6 +879,7 @@ static int cmd_sids_stats(int argc, char **argv)
     dopt.category = category;
     sidr_status s = sidr_dataset_load(&ds, data, &dopt);
     if (s) return runtime_error("sids stats", s);
+    session_print_warnings(&ds, "sids stats");
     int rc = EXIT_OK;
     int32_t *code = NULL;
     if (!ds.sid_levels || !ds.n_items_with_sid) {

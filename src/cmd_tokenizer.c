@@ -10,6 +10,7 @@
 #include "bpe_train.h"
 #include "chat.h"
 #include "cli.h"
+#include "session.h"
 #include "commands.h"
 #include "dataset.h"
 #include "progress.h"
@@ -125,6 +126,7 @@ static int tokenizer_train(int argc, char **argv)
     sidr_dataset ds;
     sidr_status s = sidr_dataset_load(&ds, data, &dopts);
     if (s) return runtime_error("tokenizer train", s);
+    session_print_warnings(&ds, "tokenizer train");
     task_enrichment en;
     if ((s = task_enrichment_load(&en, &ds))) {
         sidr_dataset_free(&ds);

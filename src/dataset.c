@@ -76,10 +76,25 @@ static int line_of(const char *buf, size_t off)
 }
 
 /* Reads a text file that must be UTF-8. */
+/* A NUL byte would silently cut a field short: refuse it. */
+static sidr_status check_nul(const char *path, char **out, size_t len)
+{
+    const char *z = memchr(*out, 0, len);
+    if (!z) return SIDR_OK;
+    size_t at = (size_t)(z - *out), col = 1;
+    for (size_t i = at; i > 0 && (*out)[i - 1] != '\n'; i--) col++;
+    int line = line_of(*out, at);
+    free(*out);
+    *out = NULL;
+    return sidr_fail(SIDR_ERR_FORMAT, "%s:%d: a NUL byte at column %zu: expected text without NUL bytes", path, line,
+                     col);
+}
+
 static sidr_status read_utf8(const char *path, char **out, size_t *len)
 {
     sidr_status st = read_file(path, out, len);
     if (st != SIDR_OK) return st;
+    if ((st = check_nul(path, out, *len))) return st;
     size_t bad = sidr_utf8_invalid_at(*out, *len);
     if (bad != (size_t)-1) {
         int line = line_of(*out, bad);
@@ -101,6 +116,7 @@ static sidr_status read_text_any(const char *path, char **out, size_t *len, int 
 {
     sidr_status st = read_file(path, out, len);
     if (st != SIDR_OK) return st;
+    if ((st = check_nul(path, out, *len))) return st;
     *latin1 = 0;
     if (sidr_utf8_invalid_at(*out, *len) != (size_t)-1) {
         size_t n2;
@@ -555,6 +571,7 @@ static const char *const col_names[N_COLS] = {
 typedef struct {
     const char *path;
     int col[N_COLS];
+    int mismatch0;       /* ds->n_title_mismatch before this file */
     int catalogue;    /* items come from index/info/item.json: unknown ids are errors */
     sidr_pylist ids, titles, sids;
     int *hist, hist_cap;
@@ -596,6 +613,24 @@ static void trim(const char **s, size_t *n)
 {
     while (*n && (**s == ' ' || **s == '\t')) (*s)++, (*n)--;
     while (*n && ((*s)[*n - 1] == ' ' || (*s)[*n - 1] == '\t')) (*n)--;
+}
+
+/* Single-character edits between a and b, or 3 when more than two. */
+static int edit_distance3(const char *a, const char *b)
+{
+    size_t na = strlen(a), nb = strlen(b);
+    if (na > 64 || nb > 64 || (na > nb ? na - nb : nb - na) > 2) return 3;
+    int d[65][65];
+    for (size_t i = 0; i <= na; i++) d[i][0] = (int)i;
+    for (size_t j = 0; j <= nb; j++) d[0][j] = (int)j;
+    for (size_t i = 1; i <= na; i++)
+        for (size_t j = 1; j <= nb; j++) {
+            int v = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
+            if (d[i - 1][j] + 1 < v) v = d[i - 1][j] + 1;
+            if (d[i][j - 1] + 1 < v) v = d[i][j - 1] + 1;
+            d[i][j] = v;
+        }
+    return d[na][nb] < 3 ? d[na][nb] : 3;
 }
 
 /* One CSV row.  Checks everything before changing the dataset, so that a
@@ -710,7 +745,7 @@ static sidr_status csv_row(sidr_dataset *ds, csv_ctx *x, const sidr_csv *c, sidr
             if (!it->title[0]) {
                 set_str(&it->title, title, ntitle);
             } else if (strlen(it->title) != ntitle || memcmp(it->title, title, ntitle) != 0) {
-                if (ds->n_title_mismatch++ == 0)
+                if (ds->n_title_mismatch++ == x->mismatch0)
                     warn(ds, "%s:%d: field '%s': title of item %s differs from the catalogue's (the catalogue "
                              "title is kept)",
                          x->path, line, col_names[i < n ? COL_HTITLE : COL_TITLE], it->id);
@@ -746,6 +781,25 @@ static sidr_status load_csv_split(sidr_dataset *ds, sidr_split *sp, const char *
     st = sidr_csv_read_header(&c);
     if (st != SIDR_OK) goto out;
     for (int k = 0; k < N_COLS; k++) x.col[k] = sidr_csv_column(&c, col_names[k]);
+    /* A column sidr does not read: an error when it is a near miss of one
+     * it does (a misspelled SID column would drop every SID), else a warning. */
+    for (int j = 0; j < c.n_names; j++) {
+        const char *name = c.names[j];
+        int known = 0, near = -1, best = 3;
+        for (int k = 0; k < N_COLS && !known; k++) {
+            known = !strcmp(name, col_names[k]);
+            int dist = known ? 0 : edit_distance3(name, col_names[k]);
+            if (!known && dist < best) best = dist, near = k;
+        }
+        if (known) continue;
+        if (near >= 0) {
+            st = sidr_fail(SIDR_ERR_FORMAT, "%s:%d: header: column '%s' is not one sidr reads; did you mean '%s'? "
+                           "(columns: user_id, history_item_title, item_title, history_item_id, item_id, "
+                           "history_item_sid, item_sid)", path, c.record_line, name, col_names[near]);
+            goto out;
+        }
+        warn(ds, "%s:%d: header: column '%s' is not one sidr reads (ignored)", path, c.record_line, name);
+    }
     for (int k = 0; k < N_COLS; k++) {
         int required = k == COL_USER || k == COL_HID || k == COL_ID;
         if (required && x.col[k] < 0) {
@@ -756,7 +810,8 @@ static sidr_status load_csv_split(sidr_dataset *ds, sidr_split *sp, const char *
             goto out;
         }
     }
-    int got, first_empty = 0, first_bad = 0;
+    int got, first_empty = 0, first_bad = 0, mismatch0 = ds->n_title_mismatch;
+    x.mismatch0 = mismatch0;
     for (;;) {
         st = sidr_csv_next(&c, &got);
         if (st != SIDR_OK) goto out;
@@ -783,9 +838,13 @@ static sidr_status load_csv_split(sidr_dataset *ds, sidr_split *sp, const char *
         }
     }
     if (sp->skipped_empty)
-        warn(ds, "%s: %d row%s with an empty history skipped (first on line %d)", path, sp->skipped_empty,
-             sp->skipped_empty == 1 ? "" : "s", first_empty);
+        warn(ds, "%s: %d row%s with an empty history skipped (first on line %d); row numbers such as --row "
+             "SPLIT:N count only the rows kept", path, sp->skipped_empty, sp->skipped_empty == 1 ? "" : "s",
+             first_empty);
     if (sp->skipped_bad > 5) warn(ds, "%s: %d malformed rows skipped in all", path, sp->skipped_bad);
+    if (ds->n_title_mismatch - mismatch0 > 1)
+        warn(ds, "%s: %d titles differ from the catalogue's in all (the catalogue titles are kept)", path,
+             ds->n_title_mismatch - mismatch0);
     if (sp->truncated)
         warn(ds, "%s: %d histories longer than %d items cut to their last %d", path, sp->truncated,
              ds->max_history, ds->max_history);

@@ -6,6 +6,7 @@
 
 #include "cli.h"
 #include "commands.h"
+#include "session.h"
 #include "build-config.h" /* PACKAGE_VERSION */
 
 typedef struct {
@@ -57,6 +58,7 @@ int main(int argc, char **argv)
          * terminal to draw on and the demo is installed */
         if (isatty(STDIN_FILENO) && isatty(STDOUT_FILENO) && explore_demo_available()) {
             char *args[] = { "explore", NULL };
+            session_warn_cmd = "explore";
             return cmd_explore(1, args);
         }
         usage(stdout);
@@ -72,7 +74,10 @@ int main(int argc, char **argv)
         return EXIT_OK;
     }
     for (int i = 0; i < N_COMMANDS; i++)
-        if (!strcmp(name, commands[i].name)) return commands[i].run(argc - 1, argv + 1);
+        if (!strcmp(name, commands[i].name)) {
+            session_warn_cmd = commands[i].name;
+            return commands[i].run(argc - 1, argv + 1);
+        }
     fprintf(stderr, "sidr: unknown command '%s'\n\n", name);
     usage(stderr);
     return EXIT_USAGE;

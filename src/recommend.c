@@ -54,6 +54,18 @@ sidr_status rec_begin_prompt(rec_run *r, sidr_model *m, const sidr_tokenizer *to
     r->bcfg.beams = set->beams;
     r->bcfg.newline_id = sidr_tokenizer_find(tok, "\n");
     r->bcfg.eos_id = r->eos_id;
+    /* Positions past max_position_embeddings were never trained. */
+    long need = (long)n + (set->think ? set->max_reasoning : 0);
+    if (need > m->cfg.max_seq) {
+        s = set->think ? sidr_fail(SIDR_ERR_RANGE, "the prompt of %d tokens plus up to %d reasoning tokens exceeds the "
+                                   "model's max_position_embeddings %d (%s/config.json); lower the reasoning budget "
+                                   "or shorten the history", n, set->max_reasoning, m->cfg.max_seq, m->dir)
+                       : sidr_fail(SIDR_ERR_RANGE, "the prompt of %d tokens exceeds the model's "
+                                   "max_position_embeddings %d (%s/config.json); shorten the history", n,
+                                   m->cfg.max_seq, m->dir);
+        rec_free(r);
+        return s;
+    }
     int cap = n + (set->think ? set->max_reasoning + 16 : 0) + 8;
     if ((s = sidr_kv_init(&r->kv, &m->cfg, cap))) { rec_free(r); return s; }
     r->state = sidr_state_new(m, set->beams > 256 ? set->beams : 256);

@@ -1,9 +1,18 @@
 #include "session.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "util.h"
+
+const char *session_warn_cmd;
+
+void session_print_warnings(const sidr_dataset *ds, const char *cmd)
+{
+    if (!cmd) return;
+    for (int i = 0; i < ds->n_warnings; i++) fprintf(stderr, "sidr %s: warning: %s\n", cmd, ds->warnings[i]);
+}
 
 sidr_status session_open(session *s, const char *model_dir, const char *data_dir, const sidr_dataset_opts *opts)
 {
@@ -14,8 +23,10 @@ sidr_status session_open(session *s, const char *model_dir, const char *data_dir
     if (st) return st;
     char *tok_path = path_join(model_dir, "tokenizer.json");
     st = sidr_tokenizer_load(&s->tok, tok_path);
+    if (!st) st = sidr_tokenizer_check_model(s->tok, tok_path, s->model.cfg.vocab_size, model_dir);
     free(tok_path);
     if (!st) st = sidr_dataset_load(&s->ds, data_dir, opts);
+    if (!st) session_print_warnings(&s->ds, session_warn_cmd);
     if (!st) st = catalog_from_dataset(&s->cat, &s->ds, s->tok);
     if (st) {
         session_close(s);

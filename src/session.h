@@ -18,6 +18,13 @@ typedef struct {
 } session;
 
 sidr_status session_open(session *s, const char *model_dir, const char *data_dir, const sidr_dataset_opts *opts);
+
+/* The command whose name prefixes dataset warnings on stderr ("sidr CMD:
+ * warning: ..."); set by main before it runs a command.  When NULL (the
+ * tests), session_open prints nothing. */
+extern const char *session_warn_cmd;
+/* Prints each of the dataset loader's warnings once to stderr. */
+void session_print_warnings(const sidr_dataset *ds, const char *cmd);
 void session_close(session *s);
 
 /* The SID strings of a sample's history (pointers into the dataset); the

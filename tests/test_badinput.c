@@ -6,6 +6,7 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +18,8 @@
 
 #include <cjson/cJSON.h>
 
+#include "params.h"
+#include "tokenizer.h"
 #include "tap.h"
 #include "transformer.h"
 
@@ -346,6 +349,449 @@ static void expect_fail(const char *what, const char *dir, const char *file, con
 
 #define WORDS_TRUNC "truncat|short|end of file|past|beyond|exceed|outside|size|bound|range|small"
 #define WORDS_OFFS  "offset|range|bound|past|beyond|exceed|outside|overlap|contiguous|gap|hole|order|truncat"
+
+/* Loads dir expecting a failure whose message holds every '|'-separated
+ * part of `exact`, verbatim: the message names the field and the expectation. */
+static void expect_exact(const char *what, const char *dir, const char *exact)
+{
+    char msg[4096], buf[1024];
+    sidr_status st = SIDR_OK;
+    int sig;
+    if (!load_in_child(dir, &st, msg, sizeof msg, &sig)) {
+        tap_ok(0, "%s: refused without crashing (signal %d)", what, sig);
+        return;
+    }
+    if (st == SIDR_OK) {
+        tap_ok(0, "%s: refused (it loaded without complaint)", what);
+        return;
+    }
+    tap_diag("%s -> %s: %s", what, sidr_status_name(st), msg);
+    snprintf(buf, sizeof buf, "%s", exact);
+    int all = 1;
+    for (char *w = strtok(buf, "|"); w; w = strtok(NULL, "|"))
+        if (!strstr(msg, w)) { tap_diag("  the message lacks \"%s\"", w); all = 0; }
+    tap_ok(all, "%s: refused with the exact message", what);
+}
+
+/* Writes raw header bytes (hlen of them, length prefix included) and data. */
+static int st_write_raw(const char *path, const char *hdr, size_t hlen, const void *data, size_t data_len)
+{
+    size_t n = 8 + hlen + data_len;
+    unsigned char *b = malloc(n + 1);
+    for (int i = 0; i < 8; i++) b[i] = (unsigned char)((uint64_t)hlen >> (8 * i));
+    memcpy(b + 8, hdr, hlen);
+    if (data_len) memcpy(b + 8 + hlen, data, data_len);
+    int r = spit(path, b, n);
+    free(b);
+    return r;
+}
+
+/* The tensor of the highest data_offsets in the header of f. */
+static const char *last_tensor(const stfile *f)
+{
+    const char *name = NULL;
+    long long best = -1, b, e;
+    for (const cJSON *t = f->hdr->child; t; t = t->next)
+        if (strcmp(t->string, "__metadata__") && offsets_of(t, &b, &e) == 0 && b > best) { best = b; name = t->string; }
+    return name;
+}
+
+/* Overwrites element 0 of tensor name (a bf16 file) with the 16 bits v. */
+static int st_poke_bf16(const char *path, const char *name, uint16_t v)
+{
+    stfile f;
+    int r = -1;
+    long long b, e;
+    if (st_read(path, &f) == 0 && offsets_of(cJSON_GetObjectItemCaseSensitive(f.hdr, name), &b, &e) == 0) {
+        unsigned char *d = f.buf + (f.data - f.buf) + b;
+        d[0] = (unsigned char)(v & 255);
+        d[1] = (unsigned char)(v >> 8);
+        r = spit(path, f.buf, f.len);
+    }
+    st_done(&f);
+    return r;
+}
+
+/* One forward pass over training parameters (no load-time scan). */
+static sidr_status forward_params(sidr_params *p, char *msg, size_t cap)
+{
+    sidr_model m;
+    sidr_status s = sidr_model_from_params(&m, p);
+    if (s) { snprintf(msg, cap, "%s", sidr_last_error()); return s; }
+    sidr_state *state = sidr_state_new(&m, 8);
+    sidr_kv kv;
+    sidr_kv_init(&kv, &m.cfg, 16);
+    float *logits = malloc((size_t)m.cfg.vocab_size * sizeof(float));
+    int toks[4] = { 1, 2, 3, 4 };
+    sidr_fail(SIDR_OK, "%s", "");
+    s = sidr_forward(&m, state, &kv, toks, 4, logits, SIDR_LOGITS_LAST);
+    snprintf(msg, cap, "%s", sidr_last_error());
+    free(logits);
+    sidr_kv_free(&kv);
+    sidr_state_free(state);
+    sidr_model_from_params_free(&m);
+    return s;
+}
+
+static void defects_of_issue_12(void)
+{
+    char *d, *p;
+    stfile f;
+    char msg[4096];
+
+    /* ---- safetensors header: what the reference reader rejects ---- */
+    d = copy_fixture(SINGLE);
+    p = join(d, "model.safetensors");
+    {
+        cJSON *s = cJSON_CreateArray();
+        cJSON_AddItemToArray(s, cJSON_CreateRaw("160.5"));
+        cJSON_AddItemToArray(s, cJSON_CreateNumber(64));
+        st_set(p, "model.layers.1.mlp.gate_proj.weight", "shape", s);
+    }
+    expect_exact("fractional shape [160.5, 64]", d,
+                 "model.safetensors: tensor 'model.layers.1.mlp.gate_proj.weight': shape[0] is not an integer "
+                 "(expected a list of non-negative integers)");
+    remove_dir(d); free(p);
+
+    d = copy_fixture(SINGLE);
+    p = join(d, "model.safetensors");
+    st_set(p, "model.layers.1.mlp.gate_proj.weight", "shape", int_array2(-160, 64));
+    expect_exact("negative shape [-160, 64]", d, "shape[0] = -160 is negative");
+    remove_dir(d); free(p);
+
+    d = copy_fixture(SINGLE);
+    p = join(d, "model.safetensors");
+    if (st_read(p, &f) == 0) {
+        long long b, e;
+        offsets_of(cJSON_GetObjectItemCaseSensitive(f.hdr, "model.norm.weight"), &b, &e);
+        cJSON *o = cJSON_CreateArray();
+        char raw[64];
+        snprintf(raw, sizeof raw, "%lld.5", b);
+        cJSON_AddItemToArray(o, cJSON_CreateRaw(raw));
+        cJSON_AddItemToArray(o, cJSON_CreateNumber((double)e));
+        cJSON_ReplaceItemInObjectCaseSensitive(cJSON_GetObjectItemCaseSensitive(f.hdr, "model.norm.weight"),
+                                               "data_offsets", o);
+        st_write_json(p, f.hdr, f.data, f.data_len);
+    }
+    st_done(&f);
+    expect_exact("fractional data_offsets", d,
+                 "tensor 'model.norm.weight': data_offsets must be two non-negative integers [begin, end]");
+    remove_dir(d); free(p);
+
+    d = copy_fixture(SINGLE);
+    p = join(d, "model.safetensors");
+    if (st_read(p, &f) == 0) {
+        cJSON_DeleteItemFromObjectCaseSensitive(f.hdr, "__metadata__");
+        cJSON *meta = cJSON_CreateObject();
+        cJSON_AddNumberToObject(meta, "format", 1);
+        cJSON_AddItemToObject(f.hdr, "__metadata__", meta);
+        st_write_json(p, f.hdr, f.data, f.data_len);
+    }
+    st_done(&f);
+    expect_exact("non-string __metadata__ value", d, "model.safetensors: __metadata__ value 'format' is not a string");
+    remove_dir(d); free(p);
+
+    d = copy_fixture(SINGLE);
+    p = join(d, "model.safetensors");
+    if (st_read(p, &f) == 0) {
+        char *js = cJSON_PrintUnformatted(f.hdr);
+        size_t jl = strlen(js), hl = (jl + 8 + 7) & ~(size_t)7;
+        char *h = calloc(hl, 1);   /* NUL padded */
+        memcpy(h, js, jl);
+        st_write_raw(p, h, hl, f.data, f.data_len);
+        free(h);
+        cJSON_free(js);
+    }
+    st_done(&f);
+    expect_exact("header padded with NUL bytes", d, "model.safetensors: header pads its JSON with NUL bytes|"
+                 "safetensors allows only spaces after the JSON");
+    remove_dir(d); free(p);
+
+    d = copy_fixture(SINGLE);
+    p = join(d, "model.safetensors");
+    if (st_read(p, &f) == 0) st_write_raw(p, "", 0, f.data, f.data_len);
+    st_done(&f);
+    expect_exact("header length 0", d, "model.safetensors: header length is 0");
+    remove_dir(d); free(p);
+
+    /* a tensor whose entry is gone but whose bytes remain, last in the file
+     * and in the middle */
+    d = copy_fixture(SINGLE);
+    p = join(d, "model.safetensors");
+    {
+        char last[256] = "";
+        if (st_read(p, &f) == 0) {
+            snprintf(last, sizeof last, "%s", last_tensor(&f));
+            cJSON_DeleteItemFromObjectCaseSensitive(f.hdr, last);
+            st_write_json(p, f.hdr, f.data, f.data_len);
+        }
+        st_done(&f);
+        expect_exact("the last tensor's entry dropped, its bytes kept", d,
+                     "belong to no tensor (is an entry missing from the header?)");
+    }
+    remove_dir(d); free(p);
+
+    d = copy_fixture(SINGLE);
+    p = join(d, "model.safetensors");
+    if (st_read(p, &f) == 0) {
+        cJSON_DeleteItemFromObjectCaseSensitive(f.hdr, "model.layers.0.mlp.up_proj.weight");
+        st_write_json(p, f.hdr, f.data, f.data_len);
+    }
+    st_done(&f);
+    expect_exact("up_proj's entry dropped, its bytes kept", d,
+                 "between tensor 'model.layers.0.mlp.gate_proj.weight' and tensor "
+                 "'model.layers.0.mlp.down_proj.weight' belong to no tensor");
+    remove_dir(d); free(p);
+
+    d = copy_fixture(SINGLE);
+    p = join(d, "model.safetensors");
+    if (st_read(p, &f) == 0) {
+        cJSON *dup = cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(f.hdr, "model.norm.weight"), 1);
+        cJSON_AddItemToObject(f.hdr, "model.norm.weight", dup);
+        st_write_json(p, f.hdr, f.data, f.data_len);
+    }
+    st_done(&f);
+    expect_exact("a tensor name listed twice", d, "tensor 'model.norm.weight' is listed twice in the header");
+    remove_dir(d); free(p);
+
+    /* ---- config.json ---- */
+    d = copy_fixture(SINGLE);
+    cfg_set(d, "num_hidden_layers", cJSON_CreateNumber(1));
+    expect_exact("num_hidden_layers 1 on a 2-layer file", d,
+                 "config.json says num_hidden_layers = 1 but the weights hold|model.layers.1.");
+    remove_dir(d);
+
+    d = copy_fixture(SINGLE);
+    cfg_set(d, "hidden_act", cJSON_CreateString("gelu"));
+    expect_exact("hidden_act gelu", d, "config.json: key 'hidden_act' is \"gelu\"; sidr computes SiLU MLPs only");
+    remove_dir(d);
+
+    d = copy_fixture(SINGLE);
+    cfg_set(d, "eos_token_id", cJSON_CreateNumber(999999));
+    expect_exact("eos_token_id 999999", d,
+                 "config.json: key 'eos_token_id' = 999999 is outside the vocabulary (expected 0 to 1030");
+    remove_dir(d);
+
+    d = copy_fixture(SINGLE);
+    {
+        cJSON *a = cJSON_CreateArray();
+        cJSON_AddItemToArray(a, cJSON_CreateNumber(2));
+        cJSON_AddItemToArray(a, cJSON_CreateNumber(5000));
+        cfg_set(d, "bos_token_id", a);
+    }
+    expect_exact("bos_token_id [2, 5000]", d, "key 'bos_token_id'[1] = 5000 is outside the vocabulary");
+    remove_dir(d);
+
+    d = copy_fixture(SINGLE);
+    cfg_set(d, "vocab_size", cJSON_CreateNumber(2147483648.0));
+    expect_exact("vocab_size 2^31", d, "key 'vocab_size' = 2147483648 is out of range (expected 1 to 1000000000)");
+    remove_dir(d);
+
+    /* ---- non-finite weights ---- */
+    d = copy_fixture(SINGLE);
+    p = join(d, "model.safetensors");
+    st_poke_bf16(p, "model.layers.0.mlp.gate_proj.weight", 0x7fc0);
+    expect_exact("NaN in the first MLP layer (a small model, checked at load)", d,
+                 "model.safetensors: tensor 'model.layers.0.mlp.gate_proj.weight' holds NaN at element [0, 0]");
+    remove_dir(d); free(p);
+
+    d = copy_fixture(SINGLE);
+    p = join(d, "model.safetensors");
+    st_poke_bf16(p, "model.norm.weight", 0xff80);
+    expect_exact("-Inf in the final norm", d, "tensor 'model.norm.weight' holds Inf at element [0]");
+    remove_dir(d); free(p);
+
+    d = copy_fixture(UNTIED);
+    {
+        sidr_params pr;
+        if (sidr_params_load(&pr, d) == SIDR_OK) {
+            const sidr_param_view *v = sidr_params_find(&pr, "model.layers.1.mlp.up_proj.weight");
+            pr.data[v->offset + 7] = NAN;
+            sidr_status s = forward_params(&pr, msg, sizeof msg);
+            tap_diag("NaN in training parameters -> %s", msg);
+            tap_ok(s != SIDR_OK && strstr(msg, "the hidden state turns non-finite (NaN or Inf) in layer 1") &&
+                   strstr(msg, "tensor 'model.layers.1.mlp.up_proj.weight' holds NaN at element [0, 7]"),
+                   "a forward whose logits turn NaN stops, naming the layer and the tensor");
+            pr.data[v->offset + 7] = 0;
+            const sidr_param_view *dn = sidr_params_find(&pr, "model.layers.0.mlp.down_proj.weight");
+            for (size_t k = 0; k < v->numel; k++) pr.data[sidr_params_find(&pr, "model.layers.0.mlp.up_proj.weight")->offset + k] = 1e30f;
+            for (size_t k = 0; k < dn->numel; k++) pr.data[dn->offset + k] = 1e30f;
+            s = forward_params(&pr, msg, sizeof msg);
+            tap_diag("overflowing activations -> %s", msg);
+            tap_ok(s != SIDR_OK && strstr(msg, "turns non-finite (NaN or Inf) in layer 0 (model.layers.0.*), whose "
+                                          "weights are finite: the activations overflow"),
+                   "finite weights whose activations overflow: the run stops naming the layer");
+            sidr_params_free(&pr);
+        } else {
+            tap_ok(0, "loading %s as parameters: %s", UNTIED, sidr_last_error());
+        }
+    }
+    remove_dir(d);
+
+    d = copy_fixture(UNTIED);
+    p = join(d, "model.safetensors");
+    if (st_read(p, &f) == 0) {
+        long long b, e;
+        offsets_of(cJSON_GetObjectItemCaseSensitive(f.hdr, "lm_head.weight"), &b, &e);
+        unsigned char *x = f.buf + (f.data - f.buf) + b + 4 * 65;
+        const float inf = INFINITY;
+        memcpy(x, &inf, 4);
+        spit(p, f.buf, f.len);
+    }
+    st_done(&f);
+    {
+        sidr_params pr;
+        sidr_status s = sidr_params_load(&pr, d);
+        tap_diag("Inf in lm_head, loaded as parameters -> %s", sidr_last_error());
+        tap_ok(s != SIDR_OK && strstr(sidr_last_error(), "tensor 'lm_head.weight' holds Inf at element [1, 1]"),
+               "training parameters with an Inf are refused at load, naming the tensor and element");
+        if (!s) sidr_params_free(&pr);
+    }
+    remove_dir(d); free(p);
+}
+
+/* ---- tokenizer folders (from the demo model's tokenizer) ---- */
+
+/* A fresh folder holding the demo's tokenizer.json (edited by edit, when
+ * given) and tokenizer_config.json; NULL when the demo is absent. */
+static char *tokenizer_folder(void (*edit)(cJSON *tok))
+{
+    char src[4096];
+    snprintf(src, sizeof src, "%s/../share/demo/model", tap_testdir());
+    const char *tmp = getenv("TMPDIR");
+    char tmpl[4096];
+    snprintf(tmpl, sizeof tmpl, "%s/sidr-badinput-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    if (!mkdtemp(tmpl)) return NULL;
+    char *dir = malloc(strlen(tmpl) + 1);
+    strcpy(dir, tmpl);
+    static const char *const names[] = { "tokenizer.json", "tokenizer_config.json" };
+    for (int i = 0; i < 2; i++) {
+        char *a = join(src, names[i]), *b = join(dir, names[i]);
+        size_t n;
+        unsigned char *buf = slurp(a, &n);
+        if (!buf) { free(a); free(b); remove_dir(dir); return NULL; }
+        if (i == 0 && edit) {
+            cJSON *j = cJSON_ParseWithLength((const char *)buf, n);
+            edit(j);
+            char *o = cJSON_PrintUnformatted(j);
+            spit(b, o, strlen(o));
+            cJSON_free(o);
+            cJSON_Delete(j);
+        } else {
+            spit(b, buf, n);
+        }
+        free(buf);
+        free(a);
+        free(b);
+    }
+    return dir;
+}
+
+static void tok_expect(const char *what, const char *dir, const char *exact)
+{
+    char *p = join(dir, "tokenizer.json");
+    sidr_tokenizer *t = NULL;
+    sidr_fail(SIDR_OK, "%s", "");
+    sidr_status st = sidr_tokenizer_load(&t, p);
+    const char *msg = sidr_last_error();
+    tap_diag("%s -> %s", what, msg);
+    char buf[1024];
+    snprintf(buf, sizeof buf, "%s", exact);
+    int all = st != SIDR_OK && t == NULL;
+    for (char *w = strtok(buf, "|"); w; w = strtok(NULL, "|"))
+        if (!strstr(msg, w)) { tap_diag("  the message lacks \"%s\"", w); all = 0; }
+    tap_ok(all, "%s: refused with the exact message", what);
+    sidr_tokenizer_free(t);
+    free(p);
+}
+
+static void edit_added_reuses_vocab_id(cJSON *j)
+{
+    cJSON *a = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(j, "added_tokens"), 0);
+    cJSON_ReplaceItemInObjectCaseSensitive(a, "id", cJSON_CreateNumber(5));
+}
+
+static void edit_vocab_shares_id(cJSON *j)
+{
+    cJSON *v = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(j, "model"), "vocab");
+    cJSON_AddNumberToObject(v, "zz-twin", 6);
+}
+
+static void edit_vocab_gap(cJSON *j)
+{
+    cJSON *a = cJSON_GetObjectItemCaseSensitive(j, "added_tokens");
+    int top = 0;
+    const cJSON *e;
+    cJSON_ArrayForEach(e, a) {
+        int id = cJSON_GetObjectItemCaseSensitive(e, "id")->valueint;
+        if (id > top) top = id;
+    }
+    cJSON *v = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(j, "model"), "vocab");
+    cJSON_AddNumberToObject(v, "zz-far", top + 3);
+}
+
+static void edit_added_far(cJSON *j)
+{
+    cJSON *a = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(j, "added_tokens"), 0);
+    cJSON_ReplaceItemInObjectCaseSensitive(a, "id", cJSON_CreateNumber(999999));
+}
+
+static void tokenizer_defects(void)
+{
+    char *d = tokenizer_folder(NULL);
+    if (!d) {
+        tap_skip("demo tokenizer absent: tokenizer checks of issue 12");
+        return;
+    }
+    char *p = join(d, "tokenizer.json");
+    sidr_tokenizer *t = NULL;
+    sidr_status st = sidr_tokenizer_load(&t, p);
+    tap_ok(st == SIDR_OK, "the demo tokenizer copy loads");
+    if (t) {
+        st = sidr_tokenizer_check_model(t, p, 1031, "some-model");
+        tap_diag("paired with a 1031-token model -> %s", sidr_last_error());
+        tap_ok(st == SIDR_ERR_RANGE && strstr(sidr_last_error(), "outside the model's vocabulary of 1031 "
+                                                  "(vocab_size in some-model/config.json)"),
+               "a tokenizer whose ids exceed the paired model's vocabulary is refused, naming the token and the limit");
+        sidr_tokenizer_free(t);
+    }
+    free(p);
+
+    char *cfg = join(d, "tokenizer_config.json");
+    size_t n;
+    unsigned char *buf = slurp(cfg, &n);
+    if (buf) spit(cfg, buf, n / 2);
+    tok_expect("truncated tokenizer_config.json", d, "tokenizer_config.json: not a JSON object (parse error near byte");
+    spit(cfg, "{\"chat_template\": 42}", 21);
+    tok_expect("numeric chat_template", d, "tokenizer_config.json: field 'chat_template': expected a string");
+    free(buf);
+    free(cfg);
+    remove_dir(d);
+
+    d = tokenizer_folder(edit_added_reuses_vocab_id);
+    tok_expect("an added token reusing a vocab id", d,
+               "field 'added_tokens': \"<|endoftext|>\" has id 5, which model.vocab gives to");
+    remove_dir(d);
+    d = tokenizer_folder(edit_vocab_shares_id);
+    tok_expect("two vocab entries sharing an id", d, "field 'model.vocab': |share id 6 (each id must name one token)");
+    remove_dir(d);
+    d = tokenizer_folder(edit_vocab_gap);
+    tok_expect("a gap in the ids", d, "are in neither model.vocab nor added_tokens (the ids must run from 0 to");
+    remove_dir(d);
+    d = tokenizer_folder(edit_added_far);
+    tok_expect("an added id 999999", d, "id 2995 is in neither model.vocab nor added_tokens (the ids must run from 0 to 999999");
+    remove_dir(d);
+
+    /* generation_config.json beside the weights */
+    d = copy_fixture(SINGLE);
+    p = join(d, "generation_config.json");
+    spit(p, "{\"eos_token_id\": [2, ", 20);
+    expect_exact("truncated generation_config.json", d, "generation_config.json: not a JSON object (parse error");
+    spit(p, "{\"eos_token_id\": 5000}", 22);
+    expect_exact("generation_config.json eos_token_id outside the vocabulary", d,
+                 "generation_config.json: key 'eos_token_id' = 5000 is outside the vocabulary");
+    remove_dir(d); free(p);
+}
 
 int main(void)
 {
@@ -680,5 +1126,7 @@ int main(void)
     expect_fail("second shard truncated", d, SHARD2, WORDS_TRUNC);
     remove_dir(d); free(p);
 
+    defects_of_issue_12();
+    tokenizer_defects();
     return tap_done();
 }

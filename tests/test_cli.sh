@@ -83,5 +83,79 @@ else
 fi
 check "tokenize without a tokenizer.json names the file" 1 "tokenizer.json" -- "$SIDR" tokenize --model "$M" --json "hi"
 
+# Non-finite weights (issue 12): a NaN in the first MLP layer stops every run,
+# naming the tensor; info --check scans and names it too.
+# poke_bf16 FILE TENSOR BYTES: overwrites the first element of TENSOR.
+poke_bf16() {
+  hl=$(od -An -t u8 -N8 "$1" | tr -d ' ')
+  b=$(head -c $((hl + 8)) "$1" | tail -c "$hl" | grep -o "\"$2\":{[^}]*}" | sed 's/.*"data_offsets":\[\([0-9]*\),.*/\1/')
+  [ -n "$b" ] && printf "$3" | dd of="$1" bs=1 seek=$((8 + hl + b)) conv=notrunc 2>/dev/null
+}
+check "info --check on a sound model" 0 "all 24 tensors finite" -- "$SIDR" info --model "$M" --check
+cp -r "$M" "$TMP/nan"
+poke_bf16 "$TMP/nan/model.safetensors" model.layers.0.mlp.gate_proj.weight '\300\177'
+NANMSG="tensor 'model.layers.0.mlp.gate_proj.weight' holds NaN at element \[0, 0\]"
+check "info --check names the tensor holding NaN" 1 "$NANMSG" -- "$SIDR" info --model "$TMP/nan" --check
+check "generate on a model holding NaN stops, naming the tensor" 1 "$NANMSG" -- \
+  "$SIDR" generate --model "$TMP/nan" --tokens 1,2,3 --max-tokens 4 --json
+check "logits on a model holding NaN stops, naming the tensor" 1 "$NANMSG" -- \
+  "$SIDR" logits --model "$TMP/nan" --tokens 1,2,3 --json
+DEMO=$TESTDIR/../share/demo
+if [ -f "$DEMO/model/model.safetensors" ]; then
+  cp -r "$DEMO/model" "$TMP/demo-nan"
+  poke_bf16 "$TMP/demo-nan/model.safetensors" model.layers.0.mlp.gate_proj.weight '\300\177'
+  check "recommend --think on the demo model with NaN in its first MLP layer fails, naming it" 1 "$NANMSG" -- \
+    "$SIDR" recommend --model "$TMP/demo-nan" --data "$DEMO/data" --row test:0 --think
+  cp -r "$DEMO/model" "$TMP/demo-short"
+  sed 's/"max_position_embeddings":[^,]*,/"max_position_embeddings": 8,/' "$DEMO/model/config.json" >"$TMP/demo-short/config.json"
+  check "recommend with max_position_embeddings 8 fails, naming the limit" 1 "max_position_embeddings 8" -- \
+    "$SIDR" recommend --model "$TMP/demo-short" --data "$DEMO/data" --row test:0 --no-think
+else
+  skip "demo model absent: recommend on non-finite weights"
+  skip "demo model absent: recommend past max_position_embeddings"
+fi
+
+# max_position_embeddings (256 in the fixtures) is enforced.
+check "generate --max-tokens past max_position_embeddings fails, naming the limit" 1 \
+  "plus --max-tokens 100000 exceeds the model's max_position_embeddings 256" -- \
+  "$SIDR" generate --model "$M" --tokens 1,2,3 --max-tokens 100000 --json
+"$SIDR" generate --model "$M" --tokens 1,2,3 --json >"$TMP/out" 2>/dev/null
+ids=$(sed 's/.*"ids":\[\([0-9,]*\)\].*/\1/' "$TMP/out" | tr ',' '\n' | grep -c .)
+[ "$ids" -le 253 ] && ok "generate's default budget stops at max_position_embeddings ($ids new tokens)" \
+  || nok "generate's default budget stops at max_position_embeddings ($ids new tokens)"
+long=$(seq -s, 1 300)
+check "logits on 300 tokens past max_position_embeddings 256 fails" 1 \
+  "300 tokens exceed the model's max_position_embeddings 256" -- "$SIDR" logits --model "$M" --tokens "$long" --json
+
+# Datasets (issue 12): the loader's warnings reach the user; NUL bytes and
+# misspelled columns are errors; title disagreements and skipped rows are told.
+if [ -f "$DEMO/model/model.safetensors" ]; then
+  D=$TMP/demo-data
+  cp -r "$DEMO/data" "$D"
+  check "recommend prints the loader's warnings (no train split)" 0 \
+    "sidr recommend: warning: train split missing" -- "$SIDR" recommend --model "$DEMO/model" --data "$D" --row test:0 --no-think
+  CSV=$(ls "$D"/test/*.csv)
+  cp "$CSV" "$TMP/orig.csv"
+  # an empty history on the first row and a title that disagrees with item.json on the second
+  sed '2s/^\(U[0-9]*\),"\[[^]]*\]",/\1,"[]",/; 2s/"\[[0-9, ]*\]",\([0-9]*\),"\[[^]]*\]",/"[]",\1,"[]",/' "$TMP/orig.csv" >"$CSV"
+  check "a row with an empty history is reported, with what it does to row numbers" 0 \
+    "row numbers such as --row SPLIT:N count only the rows kept" -- \
+    "$SIDR" recommend --model "$DEMO/model" --data "$D" --row test:0 --no-think
+  sed '2s/,"Sproutly 72 Cell Seed Starter Kit, With Humidity Dome",/,"A Different Title",/' "$TMP/orig.csv" >"$CSV"
+  check "a CSV title that disagrees with item.json is reported" 0 \
+    "differs from the catalogue's (the catalogue title is kept)" -- \
+    "$SIDR" recommend --model "$DEMO/model" --data "$D" --row test:0 --no-think
+  sed '1s/history_item_sid/history_item_sids/' "$TMP/orig.csv" >"$CSV"
+  check "a misspelled SID column is an error naming the column it resembles" 1 \
+    "column 'history_item_sids' is not one sidr reads; did you mean 'history_item_sid'?" -- \
+    "$SIDR" recommend --model "$DEMO/model" --data "$D" --row test:0 --no-think
+  { head -n 1 "$TMP/orig.csv"; sed -n '2p' "$TMP/orig.csv" | sed 's/^U0/U\x000/'; } >"$CSV"
+  check "a NUL byte in a user id is an error naming the line" 1 ":2: a NUL byte at column 2" -- \
+    "$SIDR" recommend --model "$DEMO/model" --data "$D" --row test:0 --no-think
+  cp "$TMP/orig.csv" "$CSV"
+else
+  skip "demo absent: dataset warnings"
+fi
+
 echo "1..$n"
 [ $failed = 0 ]

@@ -421,7 +421,7 @@ static void test_minionerec_bad(void)
     put(d, "valid/Mini_5_2016.csv",
         "user_id,history_item_title,item_title,history_item_ids,item_id,history_item_sid,item_sid\n");
     expect_fail("a wrong header", d, NULL, SIDR_ERR_FORMAT, "valid/Mini_5_2016.csv:1: header",
-                "expected a column 'history_item_id'", NULL);
+                "column 'history_item_ids' is not one sidr reads; did you mean 'history_item_id'?", NULL);
     put(d, "valid/Mini_5_2016.csv", "");
     expect_fail("an empty CSV", d, NULL, SIDR_ERR_FORMAT, "empty file", NULL, NULL);
 

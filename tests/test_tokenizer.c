@@ -368,11 +368,11 @@ static void test_added_rules(void)
  * ids show where the pieces are. */
 static void test_split_behaviours(void)
 {
-    static const char *const words[] = {"the", "-", "final", "countdown", "the-", "final-", "-final", "-countdown",
-                                        "--"};
+    /* ("-" is byte token 45 already: a second vocab entry would leave an id unused) */
+    static const char *const words[] = {"the", "final", "countdown", "the-", "final-", "-final", "-countdown", "--"};
     char vocab[512];
     size_t o = 0;
-    for (int i = 0; i < 9; i++) o += (size_t)sprintf(vocab + o, "%s\"%s\": %d", i ? ", " : "", words[i], 256 + i);
+    for (int i = 0; i < 8; i++) o += (size_t)sprintf(vocab + o, "%s\"%s\": %d", i ? ", " : "", words[i], 256 + i);
     struct { const char *behavior; int invert; const char *pieces[7]; } cases[] = {
         {"Isolated", 0, {"the", "-", "final", "-", "-", "countdown"}},
         {"Removed", 0, {"the", "final", "countdown"}},

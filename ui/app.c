@@ -502,6 +502,9 @@ sidr_status app_open(app *a, const ui_config *cfg, const char *model_dir, const 
         session_close(&a->ss);
         return sidr_fail(SIDR_ERR_MISSING, "%s: the dataset has no users with a history (no rows in train, valid or test)", data_dir);
     }
+    if (a->ss.ds.n_warnings)
+        app_msg(a, "dataset: %s%s", a->ss.ds.warnings[0],
+                a->ss.ds.n_warnings > 1 ? " (more warnings on stderr)" : "");
     snprintf(a->model_label, sizeof a->model_label, "%s", base_name(model_dir));
     snprintf(a->data_label, sizeof a->data_label, "%s", a->ss.ds.name && *a->ss.ds.name ? a->ss.ds.name : base_name(data_dir));
     token_maps(a);

@@ -321,7 +321,7 @@ static void print_plan_text(const recipe *r)
     }
     if (r->measured)
         fprintf(f, "  steps from measured rates (calibration in WORK/calibrate): align %.3f s/step, reason %.3f s/step, "
-                   "rl %.3f s/step, eval %.3f s/row on %d shards.\n  'r': test rows; '*': capped at %g/%g/%g epochs or "
+                   "rl %.3f s/step, eval %.3f s/row per shard, %d shard(s).\n  'r': test rows; '*': capped at %g/%g/%g epochs or "
                    "the whole split; '!': the share pays for less than one step\n",
                 r->rate[PLAN_ALIGN].seconds_per_step, r->rate[PLAN_REASON].seconds_per_step,
                 r->rate[PLAN_RL].seconds_per_step, r->rate[PLAN_EVAL].seconds_per_step * r->shards, r->shards,

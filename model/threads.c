@@ -78,8 +78,29 @@ static void *worker(void *arg)
     return NULL;
 }
 
+/* A forked child has only the forking thread: it starts a pool of its own
+ * (sized by SIDR_THREADS or sidr_threads_set in the child) on first use. */
+static void after_fork_child(void)
+{
+    pthread_once_t fresh = PTHREAD_ONCE_INIT;
+    pool.once = fresh;
+    pool.n = 0;
+    pthread_mutex_init(&pool.lock, NULL);
+    pthread_mutex_init(&pool.dispatch, NULL);
+    pthread_cond_init(&pool.wake, NULL);
+    atomic_store(&pool.generation, 0);
+    atomic_store(&pool.pending, 0);
+    in_pool_task = 0;
+    requested = 0;
+}
+
 static void start(void)
 {
+    static int atfork_registered;
+    if (!atfork_registered) {
+        pthread_atfork(NULL, NULL, after_fork_child);
+        atfork_registered = 1;
+    }
     pool.n = requested > 0 ? requested : default_threads();
     openblas_set_num_threads(1);
     for (int t = 1; t < pool.n; t++) {

@@ -16,7 +16,8 @@ void sidr_parallel_for(int n, sidr_range_fn fn, void *ctx);
 /* Threads in the pool (including the caller); from SIDR_THREADS, else
  * OMP_NUM_THREADS, else the cores this process may run on. */
 int sidr_threads_count(void);
-/* Sets the count before first use (0 = default). */
+/* Sets the count before first use (0 = default).  A child forked after the
+ * pool started gets a fresh, unstarted pool. */
 void sidr_threads_set(int n);
 
 #endif

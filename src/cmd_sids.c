@@ -567,7 +567,11 @@ static int cmd_sids_build(int argc, char **argv)
         p_info = path_join(dir_info, info_name);
         for (int sp = 0; sp < SIDR_SPLIT_COUNT; sp++) {
             const sidr_split *x = &ds.split[sp];
-            if (!x->present || x->derived) continue;
+            /* rows derived from valid histories are rebuilt on load; the splits of a
+             * plain <name>.inter are written when OUT is a new folder, so that it is
+             * a complete dataset */
+            if (!x->present || (x->derived && !(x->path && ds.layout == SIDR_LAYOUT_RECBOLE && strcmp(out, data))))
+                continue;
             char *d = path_join(out, sidr_split_name(sp));
             const char *base = NULL;
             if (x->path && ds.layout == SIDR_LAYOUT_MINIONEREC) {

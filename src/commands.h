@@ -24,5 +24,6 @@ int cmd_explore(int argc, char **argv);
 int explore_demo_available(void);
 int cmd_train(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
+int cmd_recipe(int argc, char **argv);
 
 #endif

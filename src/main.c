@@ -35,6 +35,7 @@ static const command commands[] = {
     { "bench", cmd_bench, "[--model DIR] [options]", "prefill and decode speed against the memory-bandwidth bound" },
     { "train", cmd_train, "align|reason|rl --model DIR --data DIR --out DIR [options]", "train a model: SID-language alignment, reasoning activation, GRPO" },
     { "sids", cmd_sids, "build|stats --data DIR [options]", "build Semantic IDs (embeddings + residual k-means), or their statistics" },
+    { "recipe", cmd_recipe, "--data DIR --out WORK [--budget MINUTES] [--preset tiny|small] [--from STAGE] [--dry-run] [--json]", "train SIDReasoner end to end on a dataset within a time budget (resumable)" },
     { "demo", cmd_demo, "build [--out DIR] [--seed S] [--items N] [--users N] [--json]", "generate the demo world: a store, users with latent intents, SIDs, enriched texts" },
 };
 #define N_COMMANDS (int)(sizeof commands / sizeof commands[0])

@@ -149,6 +149,19 @@ static char *utf8_sanitize(const char *s, size_t n, size_t *out_len)
     return out;
 }
 
+/* The prompt, the reasoning text and </think>, tokenised. */
+static sidr_status encode_bridge(const rec_run *r, const char *text, size_t len, int **ids, int *n)
+{
+    size_t pl = strlen(r->prompt), cl = strlen(SIDR_THINK_CLOSE);
+    char *full = xmalloc(pl + len + cl + 1);
+    memcpy(full, r->prompt, pl);
+    memcpy(full + pl, text, len);
+    memcpy(full + pl + len, SIDR_THINK_CLOSE, cl + 1);
+    sidr_status s = sidr_tokenizer_encode(r->tok, full, pl + len + cl, ids, n);
+    free(full);
+    return s;
+}
+
 /* After the reasoning: cut it at the first </think>, append the separator,
  * re-tokenise, and feed only what differs from the cache. */
 static sidr_status bridge(rec_run *r)
@@ -169,15 +182,19 @@ static sidr_status bridge(rec_run *r)
     r->reasoning = utf8_sanitize(text, len, &len);
     free(text);
     text = r->reasoning;
-    size_t pl = strlen(r->prompt), cl = strlen(SIDR_THINK_CLOSE);
-    char *full = xmalloc(pl + len + cl + 1);
-    memcpy(full, r->prompt, pl);
-    memcpy(full + pl, text, len);
-    memcpy(full + pl + len, SIDR_THINK_CLOSE, cl + 1);
     int *ids, n;
-    s = sidr_tokenizer_encode(r->tok, full, strlen(full), &ids, &n);
-    free(full);
-    if (s) return s;
+    if ((s = encode_bridge(r, text, len, &ids, &n))) return s;
+    /* Re-tokenising can take more tokens than were sampled (stray bytes
+     * become U+FFFD, split differently): drop the end of such a trace until
+     * it fits the cache with the room the beam needs. */
+    while (n > r->kv.cap - 8 && len > 0) {
+        size_t cut = (size_t)(n - (r->kv.cap - 8));
+        free(ids);
+        len = cut < len ? len - cut : 0;
+        while (len > 0 && ((unsigned char)text[len] & 0xC0) == 0x80) len--; /* a character boundary */
+        text[len] = 0;
+        if ((s = encode_bridge(r, text, len, &ids, &n))) return s;
+    }
     int keep = 0;
     while (keep < n && keep < r->kv.len && ids[keep] == r->ids[keep]) keep++;
     if (keep == n) keep--; /* at least one token must be fed to get logits */

@@ -1,0 +1,115 @@
+/* The time plan of 'sidr recipe': shares, steps from measured rates, caps,
+ * refused shares, stage names. */
+#include <math.h>
+#include <string.h>
+
+#include "recipe_plan.h"
+#include "tap.h"
+
+static recipe_rate rate(double sps, double overhead, long per_epoch, double max_epochs)
+{
+    recipe_rate r = { sps, overhead, per_epoch, max_epochs };
+    return r;
+}
+
+int main(void)
+{
+    double share[PLAN_COUNT];
+    char err[160];
+    recipe_item it[PLAN_COUNT];
+    recipe_rate r[PLAN_COUNT];
+
+    /* defaults: valid, sum to 100, and to the whole budget in seconds */
+    recipe_shares_default(share);
+    tap_ok(recipe_shares_check(share, err, sizeof err) == 0, "the default shares are valid");
+    r[PLAN_ALIGN] = rate(0.5, 10, 1000000, 4);
+    r[PLAN_REASON] = rate(0.25, 5, 1000000, 3);
+    r[PLAN_RL] = rate(2.0, 0, 1000000, 2);
+    r[PLAN_EVAL] = rate(0.1, 3, 1000000, 1);
+    tap_ok(recipe_plan_compute(5400, share, r, it) == 0, "a 90-minute plan computes");
+    double sum = 0;
+    for (int k = 0; k < PLAN_COUNT; k++) sum += it[k].seconds;
+    tap_ok(fabs(sum - 5400) < 1e-9, "the stages' seconds sum to the budget (%g)", sum);
+    tap_ok(fabs(it[PLAN_ALIGN].seconds - 2430) < 1e-9 && fabs(it[PLAN_EVAL].seconds - 810) < 1e-9,
+           "align gets 45%% and eval 15%% of the budget");
+
+    /* steps = floor((seconds - overhead) / seconds per step) */
+    tap_ok(it[PLAN_ALIGN].steps == 4840, "align: (2430 s - 10 s) / 0.5 s = 4840 steps (got %ld)", it[PLAN_ALIGN].steps);
+    tap_ok(it[PLAN_REASON].steps == 6460, "reason: (1620 - 5) / 0.25 = 6460 steps (got %ld)", it[PLAN_REASON].steps);
+    tap_ok(it[PLAN_RL].steps == 270, "rl: 540 / 2 = 270 steps (got %ld)", it[PLAN_RL].steps);
+    tap_ok(it[PLAN_EVAL].steps == 8070, "eval: (810 - 3) / 0.1 = 8070 rows (got %ld)", it[PLAN_EVAL].steps);
+    tap_ok(!it[PLAN_ALIGN].capped && !it[PLAN_ALIGN].floored, "nothing capped or floored with a large epoch");
+    tap_ok(fabs(it[PLAN_RL].epochs - 270.0 / 1000000) < 1e-12, "epochs = steps / steps per epoch");
+
+    /* caps at max_epochs */
+    r[PLAN_ALIGN] = rate(0.5, 10, 100, 4);
+    r[PLAN_EVAL] = rate(0.1, 3, 50, 1);
+    recipe_plan_compute(5400, share, r, it);
+    tap_ok(it[PLAN_ALIGN].steps == 400 && it[PLAN_ALIGN].capped, "align is capped at 4 epochs of 100 steps (got %ld)",
+           it[PLAN_ALIGN].steps);
+    tap_ok(fabs(it[PLAN_ALIGN].epochs - 4) < 1e-12, "the capped plan is 4 epochs");
+    tap_ok(it[PLAN_EVAL].steps == 50 && it[PLAN_EVAL].capped, "eval is capped at the split's 50 rows");
+    r[PLAN_ALIGN] = rate(0.5, 10, 7, 2.5);
+    recipe_plan_compute(5400, share, r, it);
+    tap_ok(it[PLAN_ALIGN].steps == 18, "a fractional cap rounds up: ceil(2.5 * 7) = 18 (got %ld)", it[PLAN_ALIGN].steps);
+
+    /* a share too small for one step still runs one */
+    r[PLAN_ALIGN] = rate(100, 10, 100, 4);
+    recipe_plan_compute(60, share, r, it);
+    tap_ok(it[PLAN_ALIGN].steps == 1 && it[PLAN_ALIGN].floored, "27 s for 100 s steps: one step, flagged");
+
+    /* not measured */
+    r[PLAN_REASON] = rate(0, 0, 100, 3);
+    recipe_plan_compute(60, share, r, it);
+    tap_ok(it[PLAN_REASON].steps == -1 && it[PLAN_REASON].epochs < 0, "an unmeasured stage has no steps");
+    tap_ok(fabs(it[PLAN_REASON].seconds - 18) < 1e-9, "but has its seconds");
+
+    /* bad budgets */
+    tap_ok(recipe_plan_compute(0, share, r, it) == -1, "a zero budget is refused");
+    tap_ok(recipe_plan_compute(-5, share, r, it) == -1, "a negative budget is refused");
+    tap_ok(recipe_plan_compute(NAN, share, r, it) == -1, "a NaN budget is refused");
+
+    /* parsing and checking shares */
+    recipe_shares_default(share);
+    tap_ok(recipe_shares_parse("align=50,reason=25,rl=10,eval=15", share, err, sizeof err) == 0 &&
+               share[PLAN_ALIGN] == 50 && share[PLAN_REASON] == 25,
+           "shares parse");
+    recipe_shares_default(share);
+    tap_ok(recipe_shares_parse("align=40,reason=35", share, err, sizeof err) == 0 && share[PLAN_RL] == 10,
+           "stages not named keep their share");
+    recipe_shares_default(share);
+    tap_ok(recipe_shares_parse("align=50", share, err, sizeof err) == -1 && strstr(err, "sum to 105"),
+           "shares that do not sum to 100 are refused (%s)", err);
+    recipe_shares_default(share);
+    tap_ok(recipe_shares_parse("align=55,eval=-10", share, err, sizeof err) == -1 && strstr(err, "eval"),
+           "a negative share is refused (%s)", err);
+    recipe_shares_default(share);
+    tap_ok(recipe_shares_parse("align=75,rl=0", share, err, sizeof err) == -1 && strstr(err, "rl"),
+           "a training stage cannot get 0 (%s)", err);
+    recipe_shares_default(share);
+    tap_ok(recipe_shares_parse("align=60,eval=0", share, err, sizeof err) == 0, "eval may get 0 (one row)");
+    recipe_shares_default(share);
+    tap_ok(recipe_shares_parse("model=10", share, err, sizeof err) == -1 && strstr(err, "unknown stage"),
+           "an unbudgeted stage is refused (%s)", err);
+    recipe_shares_default(share);
+    tap_ok(recipe_shares_parse("align=abc", share, err, sizeof err) == -1, "a non-number is refused");
+    tap_ok(recipe_shares_parse("align", share, err, sizeof err) == -1, "a missing '=' is refused");
+    tap_ok(recipe_shares_parse("", share, err, sizeof err) == -1, "empty shares are refused");
+    tap_ok(recipe_shares_parse("align=45,", share, err, sizeof err) == -1, "a trailing comma is refused");
+    recipe_shares_default(share);
+    share[PLAN_RL] = INFINITY;
+    tap_ok(recipe_shares_check(share, err, sizeof err) == -1, "an infinite share is refused");
+    tap_ok(recipe_plan_compute(60, share, r, it) == -1, "the plan refuses bad shares");
+
+    /* stage names */
+    tap_ok(recipe_stage_parse("reason") == RECIPE_REASON && recipe_stage_parse("sids") == RECIPE_SIDS,
+           "stage names parse");
+    tap_ok(recipe_stage_parse("nonsense") == -1 && recipe_stage_parse("") == -1, "unknown stage names do not");
+    int ordered = 1;
+    for (int k = 0; k < RECIPE_STAGE_COUNT; k++)
+        if (recipe_stage_parse(recipe_stage_name((recipe_stage)k)) != k) ordered = 0;
+    tap_ok(ordered, "every stage name round-trips");
+    tap_ok(recipe_plan_stage(PLAN_ALIGN) == RECIPE_ALIGN && recipe_plan_stage(PLAN_EVAL) == RECIPE_EVAL,
+           "budgeted stages map to recipe stages");
+    return tap_done();
+}

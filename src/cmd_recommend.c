@@ -20,6 +20,7 @@ static const struct option opts[] = {
     { "beams", required_argument, NULL, 'b' },
     { "max-reasoning", required_argument, NULL, 'M' },
     { "json", no_argument, NULL, 'j' },
+    { "drop", required_argument, NULL, 'D' },
     { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 },
 };
@@ -31,6 +32,8 @@ static void help(void)
            "  --beams B              beam width and list length (default 10)\n"
            "  --max-reasoning N      cap on reasoning tokens (default 1024)\n"
            "  --json                 reasoning, beams, scores, items and timings as JSON\n"
+           "  --drop N[,N...]        leave history items N out (1-based, as listed): a counterfactual\n"
+           "                         history, as sidr explain's occlusion removes them\n"
            "Reasoning is greedy; the SID comes from trie-constrained beam search.\n");
 }
 
@@ -53,10 +56,30 @@ static void json_item(const sidr_item *it)
     putchar('}');
 }
 
+/* Removes the 1-based positions listed in spec from hist/items; the new
+ * count, or -1 when a position is bad or nothing would be left. */
+static int drop_items(const char *spec, const char **hist, int *items, int n)
+{
+    int gone[SIDR_MAX_HISTORY] = { 0 };
+    char *copy = xstrdup(spec), *save = NULL;
+    int bad = 0;
+    for (char *t = strtok_r(copy, ",", &save); t && !bad; t = strtok_r(NULL, ",", &save)) {
+        long k;
+        if (parse_int(t, 1, n, &k)) bad = 1;
+        else gone[k - 1] = 1;
+    }
+    free(copy);
+    int m = 0;
+    for (int i = 0; i < n && !bad; i++)
+        if (!gone[i]) hist[m] = hist[i], items[m++] = items[i];
+    return bad || m == 0 ? -1 : m;
+}
+
 int cmd_recommend(int argc, char **argv)
 {
     const char *model = NULL, *data = NULL, *user = NULL, *rowspec = NULL;
     int json = 0, c;
+    const char *drop = NULL;
     rec_settings set;
     rec_settings_default(&set);
     long v;
@@ -70,6 +93,7 @@ int cmd_recommend(int argc, char **argv)
         case 't': set.think = 1; break;
         case 'n': set.think = 0; break;
         case 'j': json = 1; break;
+        case 'D': drop = optarg; break;
         case 'b': if (parse_int(optarg, 1, 256, &v)) return usage_error("recommend", "--beams expects an integer in [1, 256]"); set.beams = (int)v; break;
         case 'M': if (parse_int(optarg, 1, 32768, &v)) return usage_error("recommend", "--max-reasoning expects an integer in [1, 32768]"); set.max_reasoning = (int)v; break;
         case 'h': help(); return EXIT_OK;
@@ -92,7 +116,15 @@ int cmd_recommend(int argc, char **argv)
     }
     const sidr_sample *row = sidr_dataset_row(&ss.ds, split, rown);
     const char *hist[SIDR_MAX_HISTORY];
-    int nh = session_history(&ss, row, hist);
+    int nh = session_history(&ss, row, hist), hist_item[SIDR_MAX_HISTORY];
+    for (int i = 0; i < nh; i++) hist_item[i] = row->hist[i];
+    int kept = nh > 0 && drop ? drop_items(drop, hist, hist_item, nh) : nh;
+    if (nh > 0 && kept < 0) {
+        session_close(&ss);
+        return usage_error("recommend", "--drop expects history positions 1..%d, comma-separated, leaving at least one item",
+                           nh);
+    }
+    nh = kept;
     const sidr_item *target = &ss.ds.items[row->target];
     rec_run r;
     memset(&r, 0, sizeof r);
@@ -102,7 +134,7 @@ int cmd_recommend(int argc, char **argv)
     }
     if (!json) {
         printf("user %s, %s row %d: %d items in history\n", ss.ds.users[row->user].id, sidr_split_name(split), rown, nh);
-        for (int i = 0; i < nh; i++) printf("  %2d  %-26s %s\n", i + 1, hist[i], ss.ds.items[row->hist[i]].title);
+        for (int i = 0; i < nh; i++) printf("  %2d  %-26s %s\n", i + 1, hist[i], ss.ds.items[hist_item[i]].title);
         if (set.think) printf("\nreasoning:\n");
         fflush(stdout);
     }
@@ -120,7 +152,7 @@ int cmd_recommend(int argc, char **argv)
         printf(",\"split\":\"%s\",\"row\":%d,\"mode\":\"%s\",\"beams_requested\":%d,\"history\":[", sidr_split_name(split), rown,
                set.think ? "think" : "no-think", set.beams);
         for (int i = 0; i < nh; i++) {
-            const sidr_item *it = &ss.ds.items[row->hist[i]];
+            const sidr_item *it = &ss.ds.items[hist_item[i]];
             printf("%s{\"sid\":", i ? "," : "");
             json_string(stdout, it->sid, strlen(it->sid));
             fputs(",\"item\":", stdout);

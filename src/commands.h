@@ -12,6 +12,7 @@ int cmd_beam(int argc, char **argv);
 int cmd_model(int argc, char **argv);
 int cmd_tokenizer(int argc, char **argv);
 int cmd_recommend(int argc, char **argv);
+int cmd_explain(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_eval_merge(int argc, char **argv);
 int cmd_eval_diff(int argc, char **argv);

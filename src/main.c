@@ -25,6 +25,7 @@ static const command commands[] = {
     { "generate", cmd_generate, "--model DIR (--tokens ID,... | --prompt TEXT [--chat]) [options]", "stream a continuation" },
     { "beam", cmd_beam, "--model DIR --catalog FILE --tokens ID,... [--beams B] [--json]", "trie-constrained SID beam search after a token prompt" },
     { "recommend", cmd_recommend, "[--model DIR] [--data DIR] (--user ID | --row SPLIT:N) [--think | --no-think] [--beams B] [--json]", "reason over a user's history and recommend the next item's SID" },
+    { "explain", cmd_explain, "[--model DIR] [--data DIR] (--row SPLIT:N | --user ID) [--methods attention,occlusion,lens] [--json]", "why this recommendation: attention to the history, occlusion of each item, logit lens of the SID steps" },
     { "eval", cmd_eval, "[--model DIR] [--data DIR] [--split test] [--think | --no-think] [--beams B] [--limit N] [--shard I/N] [--json FILE]", "HR@K and NDCG@K over a split" },
     { "align-report", cmd_align_report, "[--model DIR] [--data DIR] [--items N] [--json FILE]", "how well the model ties each SID to its item (title<->SID, embeddings, confusions)" },
     { "eval-merge", cmd_eval_merge, "[--json FILE] FILE...", "combine the results of sharded evaluations" },

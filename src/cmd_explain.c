@@ -10,6 +10,7 @@
 #include "cli.h"
 #include "commands.h"
 #include "explain.h"
+#include "explain_svg.h"
 #include "session.h"
 #include "util.h"
 
@@ -24,6 +25,7 @@ static const struct option opts[] = {
     { "beams", required_argument, NULL, 'b' },
     { "max-reasoning", required_argument, NULL, 'R' },
     { "json", no_argument, NULL, 'j' },
+    { "svg", required_argument, NULL, 'S' },
     { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 },
 };
@@ -40,7 +42,8 @@ static void help(void)
            "  --think / --no-think  as sidr recommend (default think)\n"
            "  --beams B             beam width (default 10)\n"
            "  --max-reasoning N     reasoning cap (default 1024)\n"
-           "  --json                everything as one JSON object\n");
+           "  --json                everything as one JSON object\n"
+           "  --svg FILE            also a self-contained SVG: attribution bars and the lens heat strip\n");
 }
 
 static int parse_methods(const char *spec)
@@ -213,6 +216,7 @@ static void print_table(const explain_result *ex, const session *ss, const sidr_
 int cmd_explain(int argc, char **argv)
 {
     const char *model = NULL, *data = NULL, *user = NULL, *rowspec = NULL;
+    const char *svg = NULL;
     int json = 0, methods = EXPLAIN_ATTENTION | EXPLAIN_OCCLUSION | EXPLAIN_LENS, c;
     rec_settings set;
     rec_settings_default(&set);
@@ -227,6 +231,7 @@ int cmd_explain(int argc, char **argv)
         case 't': set.think = 1; break;
         case 'n': set.think = 0; break;
         case 'j': json = 1; break;
+        case 'S': svg = optarg; break;
         case 'M':
             if ((methods = parse_methods(optarg)) <= 0)
                 return usage_error("explain", "--methods expects a comma-separated list of attention, occlusion and lens");
@@ -276,7 +281,17 @@ int cmd_explain(int argc, char **argv)
             printf("user %s, %s\n", ss.ds.users[row->user].id, rowname);
             print_table(&ex, &ss, row, target, rank);
         }
-        if (s) rc = EXIT_RUNTIME;
+        if (svg) {
+            const char *titles[SIDR_MAX_HISTORY];
+            for (int i = 0; i < ex.n_hist; i++) titles[i] = ss.ds.items[row->hist[i]].title;
+            char top[512], cap[1024];
+            rec_beam_sid(&ex.run, 0, top, sizeof top);
+            snprintf(cap, sizeof cap, "user %s, %s: top-1 %s, target %s (%s)", ss.ds.users[row->user].id, rowname, top,
+                     target ? target : "-", rank >= 0 ? "hit" : "miss");
+            sidr_status w = explain_svg_write(svg, &ex, titles, cap);
+            if (w) rc = runtime_error("explain", w);
+        }
+        if (s && rc == EXIT_OK) rc = EXIT_RUNTIME;
     }
     explain_free(&ex);
     session_close(&ss);

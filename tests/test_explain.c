@@ -122,7 +122,24 @@ int main(void)
         cJSON_Delete(j);
     }
 
-    cJSON *j = run_json("%s", "explain --row test:1 --methods lens", &rc);
+    /* the SVG: one background, an attention and an occlusion bar per item, a cell per layer and SID step */
+    char svg[1200], arg[1400];
+    snprintf(svg, sizeof svg, "%s/why.svg", TMP);
+    snprintf(arg, sizeof arg, "explain --row test:1 --svg '%s'", svg);
+    cJSON *j = run_json("%s", arg, &rc);
+    int nh = cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(j, "history")), rects = 0;
+    char *text = NULL;
+    read_file(svg, &text, NULL);
+    for (char *q = text; q && (q = strstr(q, "<rect")); q++) rects++;
+    tap_ok(rc == 0 && text && !strncmp(text, "<?xml", 5) && strstr(text, "<svg xmlns=\"http://www.w3.org/2000/svg\"") &&
+               strstr(text, "</svg>\n") && rects == 1 + 2 * nh + 3 * 3 && !strstr(text, "<title><") ,
+           "--svg writes one self-contained SVG: %d rects = 1 + 2 x %d items + 3 steps x 3 layers", rects, nh);
+    free(text);
+    cJSON_Delete(j);
+    j = run_json("%s", "explain --row test:1 --methods lens --svg /nonexistent-dir/why.svg", &rc);
+    tap_ok(rc == 1, "--svg into a folder that does not exist is a runtime error");
+    cJSON_Delete(j);
+    j = run_json("%s", "explain --row test:1 --methods lens", &rc);
     tap_ok(rc == 0 && !cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(j, "history"), 0), "occlusion") &&
                cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(j, "logit_lens")) == 3,
            "--methods lens runs the lens only");

@@ -1045,6 +1045,11 @@ static sidr_status backward_from_g(sidr_train *tr)
     return SIDR_OK;
 }
 
+const float *sidr_train_input_grad(const sidr_train *tr)
+{
+    return tr->grad.embed ? tr->dx : NULL;
+}
+
 sidr_status sidr_train_backward(sidr_train *tr, const float *dlogp)
 {
     if (!tr->valid) return sidr_fail(SIDR_ERR_ARG, "train backward: no forward to differentiate");

@@ -89,4 +89,8 @@ sidr_status sidr_train_backward(sidr_train *tr, const float *dlogp);
  * micro-batches of a step (norm <= 0: this batch's own weight sum). */
 sidr_status sidr_train_backward_ce(sidr_train *tr, double norm);
 
+/* After a backward: d(loss)/d(input embedding) per position, [B*T][dim] in
+ * batch order (for gradient x input attribution); NULL before any backward. */
+const float *sidr_train_input_grad(const sidr_train *tr);
+
 #endif

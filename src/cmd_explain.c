@@ -38,7 +38,8 @@ static void help(void)
            "SID tokens, and the occlusion effect (item removed, reasoning and beam re-run: the change\n"
            "in the top-1 SID's log-probability and its new rank); per SID step, the logit lens (the\n"
            "chosen and the target token's rank and log-probability under each layer's residual).\n"
-           "  --methods LIST        attention,occlusion,lens (default all)\n"
+           "  --methods LIST        attention,occlusion,grad,lens (default all); grad: gradient x input of\n"
+           "                        the top SID's log-probability on each item's SID tokens\n"
            "  --think / --no-think  as sidr recommend (default think)\n"
            "  --beams B             beam width (default 10)\n"
            "  --max-reasoning N     reasoning cap (default 1024)\n"
@@ -54,6 +55,7 @@ static int parse_methods(const char *spec)
         if (!strcmp(t, "attention")) m |= EXPLAIN_ATTENTION;
         else if (!strcmp(t, "occlusion")) m |= EXPLAIN_OCCLUSION;
         else if (!strcmp(t, "lens")) m |= EXPLAIN_LENS;
+        else if (!strcmp(t, "grad")) m |= EXPLAIN_GRAD;
         else { m = -1; break; }
     }
     free(copy);
@@ -106,6 +108,8 @@ static cJSON *result_json(const explain_result *ex, const session *ss, const cha
     if (ex->methods & EXPLAIN_ATTENTION) cJSON_AddItemToArray(mm, cJSON_CreateString("attention"));
     if (ex->methods & EXPLAIN_OCCLUSION) cJSON_AddItemToArray(mm, cJSON_CreateString("occlusion"));
     if (ex->methods & EXPLAIN_LENS) cJSON_AddItemToArray(mm, cJSON_CreateString("lens"));
+    if (ex->methods & EXPLAIN_GRAD) cJSON_AddItemToArray(mm, cJSON_CreateString("grad"));
+    if (ex->grad_x_input) cJSON_AddNumberToObject(o, "grad_forward_logprob", ex->grad_logprob);
     if (target_sid) cJSON_AddStringToObject(o, "target", target_sid);
     else cJSON_AddNullToObject(o, "target");
     cJSON_AddNumberToObject(o, "rank", rank);
@@ -139,7 +143,8 @@ static cJSON *result_json(const explain_result *ex, const session *ss, const cha
             else cJSON_AddNullToObject(oc, "delta_logprob");
             cJSON_AddNumberToObject(oc, "new_rank", ex->occl_rank[i]);
         }
-        cJSON_AddNullToObject(e, "grad_x_input");   /* not computed yet */
+        if (ex->grad_x_input) cJSON_AddNumberToObject(e, "grad_x_input", ex->grad_x_input[i]);
+        else cJSON_AddNullToObject(e, "grad_x_input");
         cJSON_AddItemToArray(h, e);
     }
     if (ex->methods & EXPLAIN_LENS) {
@@ -175,8 +180,8 @@ static void print_table(const explain_result *ex, const session *ss, const sidr_
         if (ex->occl_delta && i < ex->occl_done && isfinite(ex->occl_delta[i]) && fabs(ex->occl_delta[i]) > omax)
             omax = fabs(ex->occl_delta[i]);
     }
-    printf(" #  %-22s %-18s %-22s  title\n", "SID", ex->attention ? "attention" : "",
-           ex->occl_delta ? "occlusion dlogp (rank)" : "");
+    printf(" #  %-22s %-18s %-22s %s title\n", "SID", ex->attention ? "attention" : "",
+           ex->occl_delta ? "occlusion dlogp (rank)" : "", ex->grad_x_input ? " grad x in " : "");
     for (int i = 0; i < ex->n_hist; i++) {
         printf("%2d  %-22s ", i + 1, ex->hist[i]);
         if (ex->attention) {
@@ -189,6 +194,7 @@ static void print_table(const explain_result *ex, const session *ss, const sidr_
             else printf("%8s %-4s ", "-", "-");
             bar(fabs(isfinite(ex->occl_delta[i]) ? ex->occl_delta[i] : 0), omax, 8);
         } else printf("%22s", "");
+        if (ex->grad_x_input) printf(" %+8.4f", ex->grad_x_input[i]);
         printf("  %s\n", ss->ds.items[row->hist[i]].title);
     }
     if (ex->occl_delta) printf("(occlusion: new rank of the top-1 SID after the item is removed, 0 = no longer in the beam)\n");
@@ -217,7 +223,7 @@ int cmd_explain(int argc, char **argv)
 {
     const char *model = NULL, *data = NULL, *user = NULL, *rowspec = NULL;
     const char *svg = NULL;
-    int json = 0, methods = EXPLAIN_ATTENTION | EXPLAIN_OCCLUSION | EXPLAIN_LENS, c;
+    int json = 0, methods = EXPLAIN_ATTENTION | EXPLAIN_OCCLUSION | EXPLAIN_LENS | EXPLAIN_GRAD, c;
     rec_settings set;
     rec_settings_default(&set);
     long v;
@@ -234,7 +240,7 @@ int cmd_explain(int argc, char **argv)
         case 'S': svg = optarg; break;
         case 'M':
             if ((methods = parse_methods(optarg)) <= 0)
-                return usage_error("explain", "--methods expects a comma-separated list of attention, occlusion and lens");
+                return usage_error("explain", "--methods expects a comma-separated list of attention, occlusion, grad and lens");
             break;
         case 'b': if (parse_int(optarg, 1, 256, &v)) return usage_error("explain", "--beams expects an integer in [1, 256]"); set.beams = (int)v; break;
         case 'R': if (parse_int(optarg, 1, 32768, &v)) return usage_error("explain", "--max-reasoning expects an integer in [1, 32768]"); set.max_reasoning = (int)v; break;

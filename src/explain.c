@@ -4,7 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "backward.h"
 #include "kernels.h"
+#include "params.h"
 #include "util.h"
 
 sidr_status explain_score(sidr_model *m, const int *ids, int n_ids, const int *cont, int n_cont, double *total,
@@ -77,6 +79,47 @@ static void lens_row(explain_lens_row *row, const sidr_model *m, const sidr_capt
     }
 }
 
+/* Gradient x input through the training backward: one sequence, the top
+ * beam's tokens as the targets, d(sum log p)/d(input embeddings). */
+static sidr_status grad_x_input(explain_result *ex, session *ss, const int *seq, int n_seq)
+{
+    int nt = ex->n_top_tokens, T = n_seq + 1, D = ss->model.cfg.dim;
+    sidr_params p;
+    sidr_status s = sidr_params_load(&p, ss->model_dir);
+    if (s) return s;
+    sidr_train *tr = NULL;
+    sidr_train_opts o = { 1, T, 0, 0 };
+    int *tokens = xmalloc((size_t)T * sizeof(int));
+    float *w = xcalloc((size_t)T, sizeof(float)), *logp = xcalloc((size_t)T, sizeof(float));
+    memcpy(tokens, seq, (size_t)n_seq * sizeof(int));
+    tokens[n_seq] = ex->top_tokens[nt - 1];
+    for (int k = 0; k < nt; k++) w[T - nt + k] = 1;   /* the top beam's tokens are the targets */
+    sidr_batch b = { 1, T, tokens, w };
+    if (!(s = sidr_train_new(&tr, &p, &o))) s = sidr_train_forward(tr, &b, 0, logp, NULL);
+    if (!s) {
+        ex->grad_logprob = 0;
+        for (int t = T - nt; t < T; t++) ex->grad_logprob += logp[t];
+        /* the "loss" is the log-probability itself: its gradient, not its descent */
+        s = sidr_train_backward(tr, w);
+    }
+    const float *dx = s ? NULL : sidr_train_input_grad(tr);
+    if (dx) {
+        ex->grad_x_input = xcalloc((size_t)ex->n_hist, sizeof(double));
+        for (int i = 0; i < ex->n_hist; i++)
+            for (int j = 0; j < ex->hist_tok_n[i]; j++) {
+                int t = ex->hist_tok_first[i] + j;
+                const float *g = dx + (size_t)t * D, *e = p.embed + (size_t)tokens[t] * D;
+                for (int d = 0; d < D; d++) ex->grad_x_input[i] += (double)g[d] * e[d];
+            }
+    }
+    sidr_train_free(tr);
+    sidr_params_free(&p);
+    free(tokens);
+    free(w);
+    free(logp);
+    return s;
+}
+
 sidr_status explain_run(explain_result *ex, session *ss, const rec_settings *set, const char *const *hist, int n_hist,
                         const char *target_sid, int methods,
                         int (*on_progress)(int done, int total, void *ctx), void *ctx)
@@ -131,12 +174,12 @@ sidr_status explain_run(explain_result *ex, session *ss, const rec_settings *set
                 if (same) lens_row(&ex->target[k], m, &cap, k, tgt[k], logits, logp);
             }
         }
+        ex->hist_tok_first = xmalloc((size_t)n_hist * sizeof(int));
+        ex->hist_tok_n = xmalloc((size_t)n_hist * sizeof(int));
+        find_spans(ex, ss);
         if (methods & EXPLAIN_ATTENTION) {
             ex->attention = xcalloc((size_t)n_hist, sizeof(double));
             ex->attention_layer = xcalloc((size_t)n_hist * L, sizeof(double));
-            ex->hist_tok_first = xmalloc((size_t)n_hist * sizeof(int));
-            ex->hist_tok_n = xmalloc((size_t)n_hist * sizeof(int));
-            find_spans(ex, ss);
             /* the separator and the SID steps: positions 0..depth of the capture */
             int np = ex->depth + 1 < nt ? ex->depth + 1 : nt;
             for (int i = 0; i < n_hist; i++) {
@@ -156,10 +199,11 @@ sidr_status explain_run(explain_result *ex, session *ss, const rec_settings *set
     }
     free(logits);
     free(logp);
-    free(seq);
     sidr_kv_free(&kv);
     sidr_state_free(st);
     sidr_capture_free(&cap);
+    if (!s && (methods & EXPLAIN_GRAD)) s = grad_x_input(ex, ss, seq, n_seq);
+    free(seq);
     if (s || !(methods & EXPLAIN_OCCLUSION)) return s;
 
     ex->occl_delta = xcalloc((size_t)n_hist, sizeof(double));
@@ -203,6 +247,7 @@ void explain_free(explain_result *ex)
     free(ex->hist_tok_n);
     free(ex->occl_delta);
     free(ex->occl_rank);
+    free(ex->grad_x_input);
     for (int k = 0; k < 8; k++) {
         free(ex->chosen[k].rank);
         free(ex->chosen[k].logprob);

@@ -6,6 +6,9 @@
  *   occlusion  each history item removed in turn, reasoning and beam re-run
  *              with the same settings: the change in the original top-1
  *              SID's log-probability and its new rank;
+ *   grad       gradient x input: d(log p(top SID))/d(input embedding) dotted
+ *              with the embedding, summed over each item's SID tokens (the
+ *              training backward on f32 weights loaded from the model folder);
  *   lens       per SID step of the top beam, the rank and log-probability of
  *              the chosen token (and the target's) when each layer's
  *              residual goes through the final norm and the LM head.
@@ -17,7 +20,7 @@
 #include "recommend.h"
 #include "session.h"
 
-enum { EXPLAIN_ATTENTION = 1, EXPLAIN_OCCLUSION = 2, EXPLAIN_LENS = 4 };
+enum { EXPLAIN_ATTENTION = 1, EXPLAIN_OCCLUSION = 2, EXPLAIN_LENS = 4, EXPLAIN_GRAD = 8 };
 
 typedef struct {
     int token;             /* the token this step chose (or the target's) */
@@ -36,6 +39,10 @@ typedef struct {
     /* attention: [n_hist] summed over layers, and [n_hist][n_layers] */
     double *attention, *attention_layer;
     int *hist_tok_first, *hist_tok_n;     /* each item's token span in the prompt, -1 when absent */
+    /* gradient x input per item, and the training forward's log-probability
+     * of the top SID (a check: it equals top_logprob) */
+    double *grad_x_input;
+    double grad_logprob;
     /* occlusion */
     double *occl_delta;                   /* log-probability change of the top-1 SID */
     int *occl_rank;                       /* its rank after removal, -1 when gone */

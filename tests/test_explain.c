@@ -92,6 +92,15 @@ int main(void)
         }
         tap_ok(att_ok && att > 0 && att <= 3 + 1e-9, "%s: attention to the history items is a share of each layer's mass (sum %.3f of at most 3)",
                mode, att);
+        /* gradient x input: the training forward scores the same SID; one finite value per item */
+        int g_ok = fabs(num(j, "grad_forward_logprob") - tf) < 1e-3, nonzero = 0;
+        cJSON_ArrayForEach(x, hist) {
+            double g = num(x, "grad_x_input");
+            g_ok &= isfinite(g);
+            nonzero += g != 0;
+        }
+        tap_ok(g_ok && nonzero > 0, "%s: gradient x input per item; the training forward's log-probability %.6f equals %.6f", mode,
+               num(j, "grad_forward_logprob"), tf);
         /* occlusion of item 1 equals sidr recommend --drop 1 */
         const cJSON *oc = cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(hist, 0), "occlusion");
         int new_rank = (int)num(oc, "new_rank");
@@ -140,7 +149,7 @@ int main(void)
     tap_ok(rc == 1, "--svg into a folder that does not exist is a runtime error");
     cJSON_Delete(j);
     j = run_json("%s", "explain --row test:1 --methods lens", &rc);
-    tap_ok(rc == 0 && !cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(j, "history"), 0), "occlusion") &&
+    tap_ok(rc == 0 && cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(j, "history"), 0), "grad_x_input")) && !cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(j, "history"), 0), "occlusion") &&
                cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(j, "logit_lens")) == 3,
            "--methods lens runs the lens only");
     cJSON_Delete(j);

@@ -5,6 +5,7 @@
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "commands.h"
@@ -26,6 +27,8 @@ static const struct option opts[] = {
     { "shard", required_argument, NULL, 'S' },
     { "max-reasoning", required_argument, NULL, 'M' },
     { "json", required_argument, NULL, 'j' },
+    { "resume", no_argument, NULL, 'R' },
+    { "stop-after", required_argument, NULL, 'A' },
     { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 },
 };
@@ -33,11 +36,14 @@ static const struct option opts[] = {
 static void help(void)
 {
     printf("usage: sidr eval [--model DIR] [--data DIR] [--split test] [--think | --no-think] [--beams B]\n"
-           "                 [--limit N] [--shard I/N] [--max-reasoning N] [--json FILE]\n"
+           "                 [--limit N] [--shard I/N] [--max-reasoning N] [--json FILE [--resume]]\n"
+           "                 [--stop-after N]\n"
            "Recommends for every row of the split and reports HR@{1,3,5,10}, NDCG@{1,3,5,10}, the\n"
            "invalid-SID rate, mean reasoning tokens and wall time. --limit takes the first N rows;\n"
            "--shard I/N then evaluates the I-th of N contiguous parts (0-based), for 'sidr eval-merge'.\n"
-           "--json FILE writes the summary and every row's result. Ctrl-C stops and writes the rows done.\n");
+           "--json FILE writes the summary and every row's result, and the rows so far every 30 s;\n"
+           "Ctrl-C stops and writes the rows done; --resume (with --json) continues such a file.\n"
+           "--stop-after N stops after N rows of this run, as Ctrl-C would (exit status 1).\n");
 }
 
 typedef struct {
@@ -141,10 +147,167 @@ static cJSON *metrics_json(const metrics *m, double wall, const eval_intervals *
     return o;
 }
 
+/* What identifies an evaluation: a result file continues only its own. */
+typedef struct {
+    const char *model, *data, *split;
+    int think, beams, max_reasoning;
+    long rows_in_split, limit, shard_i, shard_n, first, last;
+} eval_meta;
+
+static eval_intervals intervals_of_rows(const row_result *res, long n)
+{
+    int *ranks = xmalloc((size_t)(n > 0 ? n : 1) * sizeof *ranks);
+    for (long i = 0; i < n; i++) ranks[i] = res[i].rank;
+    eval_intervals iv = intervals_of(ranks, n);
+    free(ranks);
+    return iv;
+}
+
+static cJSON *meta_json(const eval_meta *e)
+{
+    cJSON *root = cJSON_CreateObject();
+    cJSON_AddStringToObject(root, "model", e->model);
+    cJSON_AddStringToObject(root, "data", e->data);
+    cJSON_AddStringToObject(root, "split", e->split);
+    cJSON_AddStringToObject(root, "mode", e->think ? "think" : "no-think");
+    cJSON_AddNumberToObject(root, "beams", e->beams);
+    cJSON_AddNumberToObject(root, "max_reasoning", e->max_reasoning);
+    cJSON_AddNumberToObject(root, "rows_in_split", (double)e->rows_in_split);
+    cJSON_AddNumberToObject(root, "limit", (double)e->limit);
+    cJSON *sh = cJSON_AddArrayToObject(root, "shard");
+    cJSON_AddItemToArray(sh, cJSON_CreateNumber((double)e->shard_i));
+    cJSON_AddItemToArray(sh, cJSON_CreateNumber((double)e->shard_n));
+    cJSON *range = cJSON_AddArrayToObject(root, "row_range");
+    cJSON_AddItemToArray(range, cJSON_CreateNumber((double)e->first));
+    cJSON_AddItemToArray(range, cJSON_CreateNumber((double)e->last));
+    return root;
+}
+
+static sidr_status write_result(const char *path, const eval_meta *e, const row_result *res, long done, const metrics *m,
+                                double wall)
+{
+    cJSON *root = meta_json(e);
+    eval_intervals iv = intervals_of_rows(res, done);
+    cJSON_AddBoolToObject(root, "complete", done == e->last - e->first);
+    cJSON_AddItemToObject(root, "metrics", metrics_json(m, wall, &iv));
+    cJSON *rows = cJSON_AddArrayToObject(root, "per_row");
+    for (long i = 0; i < done; i++) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddNumberToObject(o, "row", res[i].row);
+        cJSON_AddStringToObject(o, "user", res[i].user);
+        cJSON_AddStringToObject(o, "target", res[i].target);
+        cJSON_AddNumberToObject(o, "rank", res[i].rank);
+        cJSON_AddNumberToObject(o, "reasoning_tokens", res[i].reasoning_tokens);
+        cJSON_AddNumberToObject(o, "seconds", res[i].seconds);
+        cJSON *b = cJSON_AddArrayToObject(o, "beams");
+        for (int k = 0; k < res[i].n_beams; k++) cJSON_AddItemToArray(b, cJSON_CreateString(res[i].beams[k]));
+        if (res[i].has_trace) {
+            cJSON_AddNumberToObject(o, "sid_mentions", res[i].g.mentions);
+            cJSON_AddNumberToObject(o, "catalogue_mentions", res[i].g.catalogue);
+            cJSON_AddNumberToObject(o, "history_mentions", res[i].g.history);
+            cJSON_AddBoolToObject(o, "top1_mentioned", res[i].g.top1);
+            cJSON_AddStringToObject(o, "reasoning", res[i].reasoning);
+        }
+        cJSON_AddItemToArray(rows, o);
+    }
+    sidr_status s = write_json_file(path, root);
+    cJSON_Delete(root);
+    return s;
+}
+
+static const char *jstr_of(const cJSON *o, const char *k)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+    return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+static double jnum_of(const cJSON *o, const char *k, double def)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+    return cJSON_IsNumber(v) ? v->valuedouble : def;
+}
+
+/* --resume: the rows an earlier run of the same evaluation wrote to path
+ * (absent: none), into res and m. */
+static sidr_status resume_rows(const char *path, const eval_meta *e, row_result *res, long *done, metrics *m, double *wall)
+{
+    char *text;
+    if (access(path, F_OK) != 0) return SIDR_OK;
+    sidr_status s = read_file(path, &text, NULL);
+    if (s) return s;
+    cJSON *d = cJSON_Parse(text);
+    free(text);
+    cJSON *want = meta_json(e);
+    static const char *keys[] = { "model", "data", "split", "mode", "beams", "max_reasoning", "limit", "shard" };
+    const cJSON *rows = cJSON_GetObjectItemCaseSensitive(d, "per_row");
+    if (!d || !cJSON_IsArray(rows)) s = sidr_fail(SIDR_ERR_FORMAT, "%s: not a 'sidr eval --json' result (no per_row)", path);
+    for (size_t k = 0; !s && k < sizeof keys / sizeof *keys; k++) {
+        const cJSON *a = cJSON_GetObjectItemCaseSensitive(d, keys[k]), *b = cJSON_GetObjectItemCaseSensitive(want, keys[k]);
+        if (!a || !cJSON_Compare(a, b, 1))
+            s = sidr_fail(SIDR_ERR_ARG, "%s: field '%s' differs from this evaluation's; --resume continues only the same "
+                          "evaluation (or remove the file)", path, keys[k]);
+    }
+    const cJSON *r;
+    long n = 0;
+    cJSON_ArrayForEach(r, rows) {
+        if (s) break;
+        const cJSON *beams = cJSON_GetObjectItemCaseSensitive(r, "beams");
+        if (jnum_of(r, "row", -1) != (double)(e->first + n) || !cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(r, "rank")) ||
+            !cJSON_IsArray(beams) || !jstr_of(r, "user") || !jstr_of(r, "target")) {
+            s = sidr_fail(SIDR_ERR_FORMAT, "%s: per_row entry %ld: expected row %ld with rank, beams, user and target", path, n,
+                          e->first + n);
+            break;
+        }
+        row_result *o = &res[n];
+        o->row = (int)(e->first + n);
+        o->rank = (int)jnum_of(r, "rank", -1);
+        o->reasoning_tokens = (int)jnum_of(r, "reasoning_tokens", 0);
+        o->seconds = jnum_of(r, "seconds", 0);
+        o->user = xstrdup(jstr_of(r, "user"));
+        o->target = xstrdup(jstr_of(r, "target"));
+        o->n_beams = cJSON_GetArraySize(beams);
+        o->beams = xcalloc((size_t)(o->n_beams ? o->n_beams : 1), sizeof(char *));
+        for (int b = 0; b < o->n_beams; b++) {
+            const cJSON *x = cJSON_GetArrayItem(beams, b);
+            o->beams[b] = xstrdup(cJSON_IsString(x) ? x->valuestring : "");
+        }
+        if (e->think && jstr_of(r, "reasoning")) {
+            o->has_trace = 1;
+            o->reasoning = xstrdup(jstr_of(r, "reasoning"));
+            o->g.mentions = (int)jnum_of(r, "sid_mentions", 0);
+            o->g.catalogue = (int)jnum_of(r, "catalogue_mentions", 0);
+            o->g.history = (int)jnum_of(r, "history_mentions", 0);
+            o->g.top1 = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r, "top1_mentioned"));
+        }
+        metrics_add(m, o->rank, o->n_beams == 0, o->reasoning_tokens, o->seconds, o->has_trace ? &o->g : NULL);
+        n++;
+        if (e->first + n >= e->last) break;
+    }
+    if (!s) {
+        *done = n;
+        *wall = jnum_of(cJSON_GetObjectItemCaseSensitive(d, "metrics"), "wall_seconds", 0);
+    } else {
+        for (long i = 0; i < n; i++) {
+            for (int k = 0; k < res[i].n_beams; k++) free(res[i].beams[k]);
+            free(res[i].beams);
+            free(res[i].user);
+            free(res[i].target);
+            free(res[i].reasoning);
+            memset(&res[i], 0, sizeof res[i]);
+        }
+        memset(m, 0, sizeof *m);
+    }
+    cJSON_Delete(want);
+    cJSON_Delete(d);
+    return s;
+}
+
 int cmd_eval(int argc, char **argv)
 {
     const char *model = NULL, *data = NULL, *json_path = NULL, *split_name = "test";
     long limit = -1, shard_i = 0, shard_n = 1, v;
+    int resume = 0;
+    long stop_after = 0;
     rec_settings set;
     rec_settings_default(&set);
     int c;
@@ -157,6 +320,8 @@ int cmd_eval(int argc, char **argv)
         case 't': set.think = 1; break;
         case 'n': set.think = 0; break;
         case 'j': json_path = optarg; break;
+        case 'R': resume = 1; break;
+        case 'A': if (parse_int(optarg, 1, 1L << 30, &stop_after)) return usage_error("eval", "--stop-after expects a positive integer"); break;
         case 'b': if (parse_int(optarg, 1, 256, &v)) return usage_error("eval", "--beams expects an integer in [1, 256]"); set.beams = (int)v; break;
         case 'M': if (parse_int(optarg, 1, 32768, &v)) return usage_error("eval", "--max-reasoning expects an integer in [1, 32768]"); set.max_reasoning = (int)v; break;
         case 'l': if (parse_int(optarg, 1, 1L << 30, &limit)) return usage_error("eval", "--limit expects a positive integer"); break;
@@ -173,6 +338,7 @@ int cmd_eval(int argc, char **argv)
         }
     }
     if (optind != argc) return usage_error("eval", "unexpected argument '%s'", argv[optind]);
+    if (resume && !json_path) return usage_error("eval", "--resume continues a --json FILE: give it");
     int split = sidr_split_parse(split_name);
     if (split < 0) return usage_error("eval", "--split expects train, valid or test (got '%s')", split_name);
     if (!(model = resolve_model_dir("eval", model)) || !(data = resolve_data_dir("eval", data))) return EXIT_USAGE;
@@ -191,14 +357,31 @@ int cmd_eval(int argc, char **argv)
     row_result *res = xcalloc((size_t)(last - first + 1), sizeof *res);
     metrics m = { 0 };
     int rc = EXIT_OK;
-    long done = 0;
+    long done = 0, resumed = 0;
+    double wall0 = 0;
+    eval_meta meta = { model, data, split_name, set.think, set.beams, set.max_reasoning, sp->n, total, shard_i, shard_n,
+                       first, last };
+    if (resume && (s = resume_rows(json_path, &meta, res, &done, &m, &wall0))) {
+        free(res);
+        session_close(&ss);
+        return runtime_error("eval", s);
+    }
+    resumed = done;
+    if (resume)
+        fprintf(stderr, "sidr eval: %s: %ld of %ld rows already evaluated%s\n", json_path, done, last - first,
+                done ? ", continuing" : "");
     progress pr;
     char label[64], note[64];
     snprintf(label, sizeof label, "eval %s", split_name);
-    progress_start(&pr, label, last - first, "rows");
+    progress_start(&pr, label, last - first - done, "rows");
     install_interrupt_handler();
-    double t0 = now_seconds();
-    for (long i = first; i < last && !interrupted; i++, done++) {
+    double t0 = now_seconds(), last_save = t0;
+    int stopped = 0;
+    for (long i = first + done; i < last && !interrupted; i++, done++) {
+        if (stop_after && done - resumed >= stop_after) {
+            stopped = 1;
+            break;
+        }
         const sidr_sample *row = &sp->rows[i];
         const char *hist[SIDR_MAX_HISTORY];
         int nh = session_history(&ss, row, hist);
@@ -233,57 +416,23 @@ int cmd_eval(int argc, char **argv)
         metrics_add(&m, o->rank, r.bs.n_hyps == 0, r.n_gen, o->seconds, o->has_trace ? &o->g : NULL);
         rec_free(&r);
         snprintf(note, sizeof note, "HR@10 %.4f", m.hr[3] / m.rows);
-        progress_update(&pr, done + 1, note);
-    }
-    double wall = now_seconds() - t0;
-    progress_end(&pr, done, interrupted ? "interrupted" : NULL);
-    if (rc == EXIT_OK) {
-        int *ranks = xmalloc((size_t)(done > 0 ? done : 1) * sizeof *ranks);
-        for (long i = 0; i < done; i++) ranks[i] = res[i].rank;
-        eval_intervals iv = intervals_of(ranks, done);
-        free(ranks);
-        print_table(stdout, &m, last - first, wall, &iv);
-        if (json_path) {
-            cJSON *root = cJSON_CreateObject();
-            cJSON_AddStringToObject(root, "model", model);
-            cJSON_AddStringToObject(root, "data", data);
-            cJSON_AddStringToObject(root, "split", split_name);
-            cJSON_AddStringToObject(root, "mode", set.think ? "think" : "no-think");
-            cJSON_AddNumberToObject(root, "beams", set.beams);
-            cJSON_AddNumberToObject(root, "max_reasoning", set.max_reasoning);
-            cJSON_AddNumberToObject(root, "rows_in_split", sp->n);
-            cJSON_AddNumberToObject(root, "limit", (double)total);
-            cJSON *sh = cJSON_AddArrayToObject(root, "shard");
-            cJSON_AddItemToArray(sh, cJSON_CreateNumber((double)shard_i));
-            cJSON_AddItemToArray(sh, cJSON_CreateNumber((double)shard_n));
-            cJSON *range = cJSON_AddArrayToObject(root, "row_range");
-            cJSON_AddItemToArray(range, cJSON_CreateNumber((double)first));
-            cJSON_AddItemToArray(range, cJSON_CreateNumber((double)last));
-            cJSON_AddBoolToObject(root, "complete", done == last - first);
-            cJSON_AddItemToObject(root, "metrics", metrics_json(&m, wall, &iv));
-            cJSON *rows = cJSON_AddArrayToObject(root, "per_row");
-            for (long i = 0; i < done; i++) {
-                cJSON *o = cJSON_CreateObject();
-                cJSON_AddNumberToObject(o, "row", res[i].row);
-                cJSON_AddStringToObject(o, "user", res[i].user);
-                cJSON_AddStringToObject(o, "target", res[i].target);
-                cJSON_AddNumberToObject(o, "rank", res[i].rank);
-                cJSON_AddNumberToObject(o, "reasoning_tokens", res[i].reasoning_tokens);
-                cJSON_AddNumberToObject(o, "seconds", res[i].seconds);
-                cJSON *b = cJSON_AddArrayToObject(o, "beams");
-                for (int k = 0; k < res[i].n_beams; k++) cJSON_AddItemToArray(b, cJSON_CreateString(res[i].beams[k]));
-                if (res[i].has_trace) {
-                    cJSON_AddNumberToObject(o, "sid_mentions", res[i].g.mentions);
-                    cJSON_AddNumberToObject(o, "catalogue_mentions", res[i].g.catalogue);
-                    cJSON_AddNumberToObject(o, "history_mentions", res[i].g.history);
-                    cJSON_AddBoolToObject(o, "top1_mentioned", res[i].g.top1);
-                    cJSON_AddStringToObject(o, "reasoning", res[i].reasoning);
-                }
-                cJSON_AddItemToArray(rows, o);
+        progress_update(&pr, done + 1 - resumed, note);
+        /* the rows so far, every half minute, so a kill loses little (--resume) */
+        if (json_path && now_seconds() - last_save > 30 && i + 1 < last) {
+            if ((s = write_result(json_path, &meta, res, done + 1, &m, wall0 + now_seconds() - t0))) {
+                rc = runtime_error("eval", s);
+                done++;
+                break;
             }
-            if ((s = write_json_file(json_path, root))) rc = runtime_error("eval", s);
-            cJSON_Delete(root);
+            last_save = now_seconds();
         }
+    }
+    double wall = wall0 + now_seconds() - t0;
+    progress_end(&pr, done - resumed, interrupted ? "interrupted" : NULL);
+    if (rc == EXIT_OK) {
+        eval_intervals iv = intervals_of_rows(res, done);
+        print_table(stdout, &m, last - first, wall, &iv);
+        if (json_path && (s = write_result(json_path, &meta, res, done, &m, wall))) rc = runtime_error("eval", s);
     }
     for (long i = 0; i < done; i++) {
         for (int k = 0; k < res[i].n_beams; k++) free(res[i].beams[k]);
@@ -294,7 +443,7 @@ int cmd_eval(int argc, char **argv)
     }
     free(res);
     session_close(&ss);
-    return rc ? rc : (interrupted ? EXIT_RUNTIME : EXIT_OK);
+    return rc ? rc : (interrupted || stopped ? EXIT_RUNTIME : EXIT_OK);
 }
 
 /* ---- eval-merge ------------------------------------------------------------- */

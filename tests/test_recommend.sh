@@ -80,6 +80,20 @@ check "the summary's mentions ($total) add up the rows' ($sum)" '[ "$sum" = "$to
 check "merged think shards (in any order) give the full run's grounding and intervals" \
   '[ "$(grep -v wall "$TMP/tout")" = "$(grep -v wall "$TMP/tmout")" ]'
 
+# an interrupted eval continues from its JSON: the same table as one run
+"$SIDR" eval --model "$TMP/m" --data "$DATA" --think --max-reasoning 24 --stop-after 1 --json "$TMP/part.json" >/dev/null 2>"$TMP/err"
+check "eval --stop-after 1 exits 1 with a partial result of one row" \
+  '[ $? = 1 ] && flat "$TMP/part.json" | grep -q "\"complete\":false" && [ "$(grep -c "\"row\":" "$TMP/part.json")" = 1 ]'
+"$SIDR" eval --model "$TMP/m" --data "$DATA" --think --max-reasoning 24 --json "$TMP/part.json" --resume >"$TMP/rout" 2>"$TMP/err"
+check "eval --resume continues it: complete, and the table equals an uninterrupted run's" \
+  '[ $? = 0 ] && grep -q "1 of 3 rows already evaluated, continuing" "$TMP/err" && flat "$TMP/part.json" | grep -q "\"complete\":true" && [ "$(grep -v wall "$TMP/tout")" = "$(grep -v wall "$TMP/rout")" ]'
+check "the resumed rows are the uninterrupted run's, row by row" \
+  '[ "$(flat "$TMP/think.json" | grep -o "\"rank\":-*[0-9]*" )" = "$(flat "$TMP/part.json" | grep -o "\"rank\":-*[0-9]*")" ]'
+"$SIDR" eval --model "$TMP/m" --data "$DATA" --think --max-reasoning 24 --beams 3 --json "$TMP/part.json" --resume >/dev/null 2>"$TMP/err"
+check "eval --resume refuses a file of another evaluation, naming the field" '[ $? = 1 ] && grep -q "field .beams. differs" "$TMP/err"'
+"$SIDR" eval --model "$TMP/m" --data "$DATA" --resume >/dev/null 2>"$TMP/err"
+check "eval --resume without --json is a usage error" '[ $? = 2 ]'
+
 # eval-diff: a run against itself, and a hand-made pair with known answers
 "$SIDR" eval-diff "$TMP/full.json" "$TMP/full.json" >"$TMP/dout" 2>"$TMP/err"
 check "eval-diff of a run with itself: zero difference, no row hits in only one" \

@@ -134,20 +134,9 @@ done
 rm -rf "$DEST/model" "$DEST/data"
 mv "$DEST/model.new" "$DEST/model"
 mv "$DEST/data.new" "$DEST/data"
-# The evaluation table (popularity from the world's own baseline).
-metric() { grep "\"$2\":" "$1" | head -1 | sed 's/.*: *//; s/,$//'; }
-{
-  echo "| model | mode | HR@1 | HR@5 | HR@10 | NDCG@5 | NDCG@10 | invalid SID | reasoning tokens |"
-  echo "|---|---|---|---|---|---|---|---|---|"
-  pop_hr=$(sed 's/.*"popularity":{"hr":\([0-9.]*\),"ndcg":\([0-9.]*\)}.*/\1/' "$WORK/world.json")
-  pop_ndcg=$(sed 's/.*"popularity":{"hr":\([0-9.]*\),"ndcg":\([0-9.]*\)}.*/\2/' "$WORK/world.json")
-  echo "| popularity | - | - | - | $pop_hr | - | $pop_ndcg | 0 | - |"
-  for st in 1:no-think 2:think 3:think; do
-    n=${st%%:*} mode=${st#*:} f="$WORK/eval-stage$n.json"
-    printf '| Stage %s | %s | %.4f | %.4f | %.4f | %.4f | %.4f | %.4f | %.1f |\n' "$n" "$mode" \
-      "$(metric "$f" HR@1)" "$(metric "$f" HR@5)" "$(metric "$f" HR@10)" "$(metric "$f" NDCG@5)" \
-      "$(metric "$f" NDCG@10)" "$(metric "$f" invalid_sid_rate)" "$(metric "$f" mean_reasoning_tokens)"
-  done
-} >"$DEST/eval.md"
+# The evaluation table: the world's own baselines and each stage, with
+# bootstrap intervals and the grounding of the traces.
+sh "$HERE/eval_table.sh" "$WORK" >"$DEST/eval.md"
+cp "$WORK/eval-stage3.json" "$DEST/eval.json"
 cat "$DEST/eval.md"
 log "done in $(( $(date +%s) - start )) s"

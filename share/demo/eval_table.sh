@@ -1,0 +1,34 @@
+#!/bin/sh
+# The demo's evaluation table from a recipe's WORK folder: the world's
+# baselines (popularity, its history-only intent rule, the generator's
+# oracle; world.json) and each stage's eval-stageN.json, with the 95%
+# bootstrap intervals sidr eval reports and the grounding of the traces.
+#   share/demo/eval_table.sh WORK > eval.md
+set -eu
+WORK=${1:?usage: eval_table.sh WORK}
+# field F of the object that follows "K": in a one-line JSON
+base() { sed -n 's/.*"'"$1"'":{"hr":\([0-9.]*\),"ndcg":\([0-9.]*\)}.*/\'"$2"'/p' "$WORK/world.json"; }
+# a number after "KEY": in a pretty-printed sidr JSON (first occurrence)
+num() { tr -d ' \t\n' <"$1" | grep -o "\"$2\":\(null\|[-0-9.e]*\)" | head -1 | cut -d: -f2; }
+ci() { tr -d ' \t\n' <"$1" | sed -n "s/.*\"ci95\":{\"HR@10\":\\[\\([-0-9.e]*\\),\\([-0-9.e]*\\)\\],\"NDCG@10\":\\[\\([-0-9.e]*\\),\\([-0-9.e]*\\)\\].*/\\1 \\2 \\3 \\4/p"; }
+pct() { case "$1" in null|"") echo "-" ;; *) awk -v x="$1" 'BEGIN{printf "%.1f%%", 100*x}' ;; esac; }
+echo "| model | mode | HR@1 | HR@5 | HR@10 [95% CI] | NDCG@10 [95% CI] | reasoning tokens | SIDs cited per trace | in history | top-1 cited |"
+echo "|---|---|---|---|---|---|---|---|---|---|"
+for b in popularity intent_rule oracle; do
+  case $b in
+    popularity) name="popularity (10 most frequent training targets)" ;;
+    intent_rule) name="the world's history-only intent rule" ;;
+    oracle) name="the generator's oracle (knows the latent intent)" ;;
+  esac
+  printf '| %s | - | - | - | %.4f | %.4f | - | - | - | - |\n' "$name" "$(base "$b" 1)" "$(base "$b" 2)"
+done
+for st in 1:no-think 2:think 3:think; do
+  n=${st%%:*} mode=${st#*:} f="$WORK/eval-stage$n.json"
+  [ -f "$f" ] || continue
+  set -- $(ci "$f")
+  mentions=$(num "$f" mean_sid_mentions)
+  printf '| Stage %s | %s | %.4f | %.4f | %.4f [%.4f, %.4f] | %.4f [%.4f, %.4f] | %.1f | %s | %s | %s |\n' "$n" "$mode" \
+    "$(num "$f" HR@1)" "$(num "$f" HR@5)" "$(num "$f" HR@10)" "$1" "$2" "$(num "$f" NDCG@10)" "$3" "$4" \
+    "$(num "$f" mean_reasoning_tokens)" "$( [ "$mentions" = null ] || [ -z "$mentions" ] && echo - || printf '%.2f' "$mentions")" \
+    "$(pct "$(num "$f" history_share)")" "$(pct "$(num "$f" top1_in_trace)")"
+done

@@ -39,7 +39,8 @@ typedef struct {
     int n_tensors;
 } sidr_safetensors;
 
-/* Maps one .safetensors file. */
+/* Maps one .safetensors file (appending to st, which starts zeroed); after
+ * a failure too, sidr_st_close releases what was mapped. */
 sidr_status sidr_st_open_file(sidr_safetensors *st, const char *path);
 /* Maps model.safetensors or the shards of model.safetensors.index.json in dir. */
 sidr_status sidr_st_open_dir(sidr_safetensors *st, const char *dir);

@@ -463,17 +463,19 @@ static sidr_status load_item_json(sidr_dataset *ds, const char *path)
     const cJSON *e;
     cJSON_ArrayForEach(e, root)
     {
-        const char *id = e->string;
+        const char *id = e->string ? e->string : "";
+        /* the message names the item, so it is written before root goes */
         if (!cJSON_IsObject(e)) {
+            st = sidr_fail(SIDR_ERR_FORMAT, "%s: item '%s': expected an object with title, description, brand, categories",
+                           path, id);
             cJSON_Delete(root);
-            return sidr_fail(SIDR_ERR_FORMAT,
-                             "%s: item '%s': expected an object with title, description, brand, categories",
-                             path, id);
+            return st;
         }
         const cJSON *title = cJSON_GetObjectItemCaseSensitive(e, "title");
         if (title && !cJSON_IsString(title) && !cJSON_IsNull(title)) {
+            st = sidr_fail(SIDR_ERR_FORMAT, "%s: item '%s': field 'title': expected a string", path, id);
             cJSON_Delete(root);
-            return sidr_fail(SIDR_ERR_FORMAT, "%s: item '%s': field 'title': expected a string", path, id);
+            return st;
         }
         int before = ds->n_items;
         int idx = item_add(ds, id, strlen(id));

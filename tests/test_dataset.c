@@ -365,6 +365,24 @@ static void test_minionerec_bad(void)
     expect_fail("unbalanced CSV quotes", d, NULL, SIDR_ERR_FORMAT, "valid/Mini_5_2016.csv:", "unbalanced quotes",
                 "history_item_title");
 
+    /* found by fuzzing: the message named the item after freeing its JSON */
+    d = mini_copy("itemnotobject");
+    {
+        char ij[4400];
+        snprintf(ij, sizeof ij, "%s/index/Mini.item.json", d);
+        spit(ij, "{\"0\": {\"title\": \"Super Glue, 12-Pack\"}, \"item-1\": 5}");
+    }
+    expect_fail("an item.json entry that is not an object", d, NULL, SIDR_ERR_FORMAT, "Mini.item.json: item 'item-1'",
+                "expected an object", NULL);
+    d = mini_copy("itemtitle");
+    {
+        char ij[4400];
+        snprintf(ij, sizeof ij, "%s/index/Mini.item.json", d);
+        spit(ij, "{\"item-7\": {\"title\": [1]}}");
+    }
+    expect_fail("an item.json title that is not a string", d, NULL, SIDR_ERR_FORMAT, "item 'item-7': field 'title'",
+                "expected a string", NULL);
+
     d = mini_copy("badlist");
     write_valid(d, "U2,\"['Filament']\",Hex Key Set,\"[3, \",6,\"['<a_2><b_11><c_5>']\",<a_3><b_0><c_7>\n");
     expect_fail("a list that does not parse", d, NULL, SIDR_ERR_FORMAT, "valid/Mini_5_2016.csv:3: field 'history_item_id'",

@@ -344,8 +344,8 @@ static void strip_lines(app *a, int width)
     int label = 8, cols = width - label - 1;
     if (cols < 8) cols = 8;
     int bin = (K + cols - 1) / cols, nc = (K + bin - 1) / bin;
-    if (bin > 1) section(a, "level-a confusion of the top beams (%d items, %d codes a cell)", al->s_done, bin);
-    else section(a, "level-a confusion of the top beams (%d items)", al->s_done);
+    if (bin > 1) section(a, "level-a confusion, top beams (%d items, %d codes/cell)", al->s_done, bin);
+    else section(a, "level-a confusion, top beams (%d items)", al->s_done);
     int *right = xcalloc((size_t)nc, sizeof(int)), *missed = xcalloc((size_t)nc, sizeof(int)),
         *taken = xcalloc((size_t)nc, sizeof(int));
     for (int t0 = 0; t0 < K; t0++)
@@ -401,7 +401,7 @@ static void strip_lines(app *a, int width)
     if (!np) tline_add(t, ST_DIM, 0, 0, "%s", "no confusions");
     for (int i = 0; i < np && i < 8; i++) {
         tline_add(t, ST_LEVEL0, 0, 0, "%s<a_%d>", i ? "  " : "", ps[i].truth);
-        tline_add(t, ST_DIM, 0, 0, "%s", a->scr.ascii ? ">" : "\xE2\x86\x92");
+        tline_add(t, ST_DIM, 0, 0, "%s", a->scr.ascii ? "->" : "\xE2\x86\x92");
         tline_add(t, ST_LEVEL0, 0, 0, "<a_%d>", ps[i].pred);
         tline_add(t, ST_NUMBER, 0, 0, " %d", ps[i].n);
     }

@@ -89,7 +89,7 @@ static char *task2_prompt(const sidr_dataset *ds, int item, int reverse)
     return prompt;
 }
 
-static int levels_right(const char *a, const char *b)
+int align_levels_right(const char *a, const char *b)
 {
     int sa[8], la[8], sb[8], lb[8];
     int na = sid_split(a, sa, la, 8), nb = sid_split(b, sb, lb, 8), k = 0;
@@ -97,7 +97,7 @@ static int levels_right(const char *a, const char *b)
     return k;
 }
 
-static sidr_status title_to_sid(session *ss, const align_opts *o, int item, align_item *out)
+static sidr_status title_to_sid(session *ss, const align_opts *o, int item, align_item *out, align_beams *beams)
 {
     char *prompt = task2_prompt(&ss->ds, item, 0);
     if (!prompt) return sidr_fail(SIDR_ERR_ARG, "item %s: no title/SID prompt", ss->ds.items[item].id);
@@ -114,7 +114,15 @@ static sidr_status title_to_sid(session *ss, const align_opts *o, int item, alig
         char top[512] = "";
         if (r.bs.n_hyps) rec_beam_sid(&r, 0, top, sizeof top);
         out->top_sid = xstrdup(top);
-        out->levels_right = levels_right(top, sid);
+        out->levels_right = align_levels_right(top, sid);
+        if (beams) {
+            beams->n = r.bs.n_hyps < ALIGN_TOP_BEAMS ? r.bs.n_hyps : ALIGN_TOP_BEAMS;
+            for (int k = 0; k < beams->n; k++) {
+                rec_beam_sid(&r, k, beams->sid[k], sizeof beams->sid[k]);
+                beams->score[k] = r.bs.hyps[k].score;
+                beams->levels_right[k] = align_levels_right(beams->sid[k], sid);
+            }
+        }
     }
     rec_free(&r);
     return s;
@@ -259,6 +267,63 @@ static void knn_compare(align_report *r, session *ss, int knn)
 
 /* ---- the report -------------------------------------------------------------------------------------- */
 
+sidr_status align_ctx_init(align_ctx *c, session *ss)
+{
+    memset(c, 0, sizeof *c);
+    sidr_status s = sidr_kv_init(&c->kv, &ss->model.cfg, 1024);
+    if (s) return s;
+    c->st = sidr_state_new(&ss->model, 256);
+    c->logits = xmalloc((size_t)ss->model.cfg.vocab_size * sizeof(float));
+    c->live = 1;
+    return SIDR_OK;
+}
+
+void align_ctx_free(align_ctx *c)
+{
+    if (!c->live) return;
+    free(c->logits);
+    sidr_state_free(c->st);
+    sidr_kv_free(&c->kv);
+    memset(c, 0, sizeof *c);
+}
+
+int align_sample(const sidr_dataset *ds, const align_opts *o, int **items)
+{
+    int *pool = xmalloc((size_t)(ds->n_items ? ds->n_items : 1) * sizeof(int)), np = 0;
+    for (int i = 0; i < ds->n_items; i++)
+        if (ds->items[i].sid && ds->items[i].title[0]) pool[np++] = i;
+    *items = pool;
+    if (np == 0) {
+        sidr_fail(SIDR_ERR_MISSING, "%s: no item has both a SID and a title", ds->dir);
+        return 0;
+    }
+    uint64_t rng = train_rng_seed(o->seed, 13, 0);
+    train_shuffle(pool, np, &rng);
+    return o->items > 0 && o->items < np ? o->items : np;
+}
+
+void align_item_free(align_item *a)
+{
+    free(a->top_sid);
+    free(a->title);
+    a->top_sid = a->title = NULL;
+}
+
+sidr_status align_report_item(session *ss, const align_opts *o, align_ctx *c, int item, align_item *out,
+                              align_beams *beams)
+{
+    memset(out, 0, sizeof *out);
+    if (beams) beams->n = 0;
+    out->item = item;
+    out->rank = -1;
+    if (item < 0 || item >= ss->ds.n_items || !ss->ds.items[item].sid || !ss->ds.items[item].title[0])
+        return sidr_fail(SIDR_ERR_ARG, "item %d has no SID or no title to align", item);
+    sidr_status s = title_to_sid(ss, o, item, out, beams);
+    if (!s) s = sid_to_title(ss, o, c->st, &c->kv, c->logits, item, out);
+    if (s) align_item_free(out);
+    return s;
+}
+
 sidr_status align_report_run(align_report *r, session *ss, const align_opts *o,
                              int (*on_item)(const align_report *r, int done, int total, void *ctx), void *ctx)
 {
@@ -266,36 +331,30 @@ sidr_status align_report_run(align_report *r, session *ss, const align_opts *o,
     const sidr_dataset *ds = &ss->ds;
     if (o->beams < 1 || o->knn < 1 || o->max_title_tokens < 1)
         return sidr_fail(SIDR_ERR_ARG, "align report: beams, knn and max title tokens must be at least 1");
-    int *pool = xmalloc((size_t)(ds->n_items ? ds->n_items : 1) * sizeof(int)), np = 0;
-    for (int i = 0; i < ds->n_items; i++)
-        if (ds->items[i].sid && ds->items[i].title[0]) pool[np++] = i;
-    if (np == 0) {
+    int *pool;
+    int n = align_sample(ds, o, &pool);
+    if (n == 0) {
         free(pool);
-        return sidr_fail(SIDR_ERR_MISSING, "%s: no item has both a SID and a title", ds->dir);
+        return SIDR_ERR_MISSING;
     }
-    uint64_t rng = train_rng_seed(o->seed, 13, 0);
-    train_shuffle(pool, np, &rng);
-    int n = o->items > 0 && o->items < np ? o->items : np;
     r->v = xcalloc((size_t)n, sizeof *r->v);
     r->depth = ds->sid_levels;
     r->codes_a = ds->sid_codes[0];
     r->confusion = xcalloc((size_t)r->codes_a * r->codes_a + 1, sizeof(int));
     knn_compare(r, ss, o->knn);
 
-    sidr_kv kv;
-    sidr_status s = sidr_kv_init(&kv, &ss->model.cfg, 1024);
+    align_ctx ac;
+    sidr_status s = align_ctx_init(&ac, ss);
     if (s) {
         free(pool);
         return s;
     }
-    sidr_state *st = sidr_state_new(&ss->model, 256);
-    float *logits = xmalloc((size_t)ss->model.cfg.vocab_size * sizeof(float));
     int hit1 = 0, hit10 = 0, exact = 0, lev[8] = { 0 };
     double f1 = 0;
     for (int i = 0; i < n && !s; i++) {
         align_item *a = &r->v[i];
         a->item = pool[i];
-        if ((s = title_to_sid(ss, o, a->item, a)) || (s = sid_to_title(ss, o, st, &kv, logits, a->item, a))) break;
+        if ((s = title_to_sid(ss, o, a->item, a, NULL)) || (s = sid_to_title(ss, o, ac.st, &ac.kv, ac.logits, a->item, a))) break;
         r->n = i + 1;
         hit1 += a->rank == 0;
         hit10 += a->rank >= 0 && a->rank < 10;
@@ -317,9 +376,7 @@ sidr_status align_report_run(align_report *r, session *ss, const align_opts *o,
         r->exact = (double)exact / r->n;
         r->f1 = f1 / r->n;
     }
-    free(logits);
-    sidr_state_free(st);
-    sidr_kv_free(&kv);
+    align_ctx_free(&ac);
     free(pool);
     return s;
 }

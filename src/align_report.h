@@ -48,6 +48,41 @@ typedef struct {
     int *confusion;
 } align_report;
 
+/* The title -> SID beams of one item, best first (the explorer shows the top few). */
+#define ALIGN_TOP_BEAMS 10
+typedef struct {
+    int n;
+    char sid[ALIGN_TOP_BEAMS][128];
+    float score[ALIGN_TOP_BEAMS];    /* sum of log-probabilities */
+    int levels_right[ALIGN_TOP_BEAMS];
+} align_beams;
+
+/* What measuring one item needs besides the session: the SID -> title
+ * decoding cache and buffers, kept across items. */
+typedef struct {
+    sidr_kv kv;
+    sidr_state *st;
+    float *logits;
+    int live;
+} align_ctx;
+
+sidr_status align_ctx_init(align_ctx *c, session *ss);
+void align_ctx_free(align_ctx *c);
+
+/* The seeded sample of item indices the report measures, in order (items
+ * with a SID and a title, shuffled by o->seed, the first o->items of them);
+ * returns the count (0: none, the message set) and a malloc'd array. */
+int align_sample(const sidr_dataset *ds, const align_opts *o, int **items);
+
+/* Measures one item exactly as align_report_run does for each of its items
+ * (beams, when not NULL, receives the top beams); out's strings are malloc'd
+ * (align_item_free).  The explorer's Alignment pane runs this per item. */
+sidr_status align_report_item(session *ss, const align_opts *o, align_ctx *c, int item, align_item *out,
+                              align_beams *beams);
+void align_item_free(align_item *a);
+/* Leading levels two SID strings share. */
+int align_levels_right(const char *a, const char *b);
+
 /* on_item (may be NULL) after each item: a non-zero return cancels
  * (SIDR_ERR_CANCELLED, the items so far kept in r). */
 sidr_status align_report_run(align_report *r, session *ss, const align_opts *o,

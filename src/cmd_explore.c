@@ -60,10 +60,12 @@ static void help(void)
            "  : \"beams 4\" Enter   a double-quoted string types its characters\n"
            "  type TEXT           types the rest of the line\n"
            "  wait-run [N]        engine steps until the run ends, pauses or is cancelled\n"
-           "  tick [N]            N rounds of idle work (one engine step each while running)\n"
+           "  tick [N]            N rounds of idle work (one engine step each while running, else one\n"
+           "                      item of the Alignment pane)\n"
+           "  wait-align [N]      idle work until the Alignment sample is measured (at most N items)\n"
            "  resize WxH          a terminal resize;  click ROW COL;  wheel up|down ROW COL\n"
            "  dump NAME           the screen to DIR/NAME.txt (+ NAME.attr);  expect TEXT / expect-not TEXT\n"
-           "Engine steps happen only in wait-run and tick, and timings are hidden: the same script gives\n"
+           "Engine steps happen only in wait-run, wait-align and tick, and timings are hidden: the same script gives\n"
            "the same screens.  The config file is described in sidr-config(5).\n");
 }
 

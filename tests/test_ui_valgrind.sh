@@ -2,7 +2,8 @@
 # A scripted explorer session under valgrind (memcheck): runs, a cancel mid
 # reasoning and a following run, token selection and alternatives, the
 # codebook and its neighbourhoods, search, help, resizes, the command line
-# with completion, export, a run without thinking.  Runs only when VALGRIND
+# with completion, export, a run without thinking, the Alignment pane (its
+# sample cancelled and measured again, search, sort, Enter).  Runs only when VALGRIND
 # names the valgrind binary (VALGRIND=valgrind make check); it takes a minute.
 # Emits TAP.
 SIDR=${SIDR:-./sidr}
@@ -61,6 +62,16 @@ Esc
 r
 wait-run
 f F F
+6
+tick 3
+Esc
+m
+wait-align
+/ "glue" Enter
+o o
+G
+Enter
+Enter
 dump end
 q
 EOT

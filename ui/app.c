@@ -242,6 +242,37 @@ static void release_run(app *a)
     a->run_live = 0;
 }
 
+/* Panes on screen in the current layout: Alignment takes the place of
+ * Reasoning, Beam and Codebook. */
+static int pane_shown(const app *a, int p)
+{
+    if (p == PANE_ALIGN) return a->al.shown;
+    if (p == PANE_REASONING || p == PANE_BEAM || p == PANE_CODEBOOK) return !a->al.shown;
+    return 1;
+}
+
+int app_pane_item(app *a, int pane)
+{
+    if (pane < 0 || pane >= PANE_COUNT) return -1;
+    view *v = &a->views[pane];
+    return v->ops->item ? v->ops->item(a, v) : -1;
+}
+
+void app_focus(app *a, int p)
+{
+    if (p < 0 || p >= PANE_COUNT) return;
+    if (p == PANE_ALIGN) {
+        int item = a->focus != PANE_ALIGN ? app_pane_item(a, a->focus) : -1;
+        a->al.shown = 1;
+        if (item >= 0 && item != a->al.item) al_set_item(a, item);
+        if (a->al.s_state == AL_IDLE) al_start_sample(a);
+    } else if (p == PANE_REASONING || p == PANE_BEAM || p == PANE_CODEBOOK) a->al.shown = 0;
+    a->focus = p;
+    view *v = &a->views[p];
+    if (v->ops->selected) v->ops->selected(a, v);
+    a->dirty = 1;
+}
+
 void app_cancel_run(app *a, const char *why)
 {
     if (a->rstate != RUN_ACTIVE) return;
@@ -261,6 +292,10 @@ void app_start_run(app *a)
     release_run(a);
     free_snaps(a);
     reset_trace(a);
+    if (a->al.shown) { /* the run streams into Reasoning and Beam */
+        if (a->focus == PANE_ALIGN) app_focus(a, PANE_REASONING);
+        a->al.shown = 0;
+    }
     a->rstate = RUN_NONE;
     a->rank = -2;
     a->run_error[0] = 0;
@@ -407,12 +442,15 @@ int app_tick(app *a)
         if (cb_busy(a) == 1) cb_work(a);
         return 1;
     }
+    if (cb_busy(a) == 1) return cb_work(a);
+    if (al_busy(a)) return al_work(a);
     return cb_work(a);
 }
 
 void app_settle(app *a)
 {
     cb_settle(a);
+    al_settle(a);
 }
 
 /* ---- the codebook selection ------------------------------------------------ */
@@ -517,7 +555,7 @@ sidr_status app_open(app *a, const ui_config *cfg, const char *model_dir, const 
     build_last_rows(a);
     a->entries = xmalloc((size_t)a->ss.ds.n_users * sizeof *a->entries);
     const view_ops *ops[PANE_COUNT] = { &view_users_ops, &view_history_ops, &view_reasoning_ops, &view_beam_ops,
-                                        &view_codebook_ops };
+                                        &view_codebook_ops, &view_align_ops };
     for (int i = 0; i < PANE_COUNT; i++) {
         a->views[i].ops = ops[i];
         a->views[i].id = i;
@@ -532,6 +570,7 @@ sidr_status app_open(app *a, const ui_config *cfg, const char *model_dir, const 
     scr_setup(&a->scr, w, h);
     a->scr.ascii = cfg->ascii > 0;
     cb_init(a);
+    al_init(a);
     app_refilter(a);
     for (int i = 0; i < PANE_COUNT; i++)
         if (a->views[i].ops->open) a->views[i].ops->open(a, &a->views[i]);
@@ -552,7 +591,9 @@ void app_close(app *a)
     free(a->tok_mention);
     free(a->mentions);
     cb_free(a);
+    al_free(a);
     codebook_free_cache();
+    align_free_cache();
     help_free_cache();
     for (int s = 0; s < SIDR_SPLIT_COUNT; s++) {
         free(a->last_row[s]);
@@ -599,6 +640,11 @@ void app_layout(app *a)
     a->views[PANE_REASONING].r = (ui_rect){ hh, rx, rh, rw };
     a->views[PANE_BEAM].r = (ui_rect){ hh + rh, rx, bh, bw };
     a->views[PANE_CODEBOOK].r = (ui_rect){ hh + rh, rx + bw + 1, bh, rw - bw - 1 };
+    if (a->al.shown) {
+        /* Alignment needs the width: it takes the rows under History */
+        a->views[PANE_REASONING].r = a->views[PANE_BEAM].r = a->views[PANE_CODEBOOK].r = (ui_rect){ 0, 0, 0, 0 };
+        a->views[PANE_ALIGN].r = (ui_rect){ hh, rx, PH - hh, rw };
+    }
 }
 
 static void resize_pane(app *a, int delta)
@@ -611,6 +657,7 @@ static void resize_pane(app *a, int delta)
     case PANE_REASONING: a->lay_reas = clampi(a->lay_reas + delta * row, 100, 800); break;
     case PANE_BEAM: a->lay_beam = clampi(a->lay_beam + delta * col, 150, 850); break;
     case PANE_CODEBOOK: a->lay_beam = clampi(a->lay_beam - delta * col, 150, 850); break;
+    case PANE_ALIGN: a->lay_hist = clampi(a->lay_hist - delta * row, 100, 800); break;
     }
     if (a->lay_hist + a->lay_reas > 850) {
         if (a->focus == PANE_HISTORY) a->lay_reas = 850 - a->lay_hist;
@@ -703,11 +750,18 @@ void app_draw(app *a)
 
 static void focus_pane(app *a, int p)
 {
-    if (p < 0 || p >= PANE_COUNT) return;
-    a->focus = p;
-    view *v = &a->views[p];
-    if (v->ops->selected) v->ops->selected(a, v);
-    a->dirty = 1;
+    app_focus(a, p);
+}
+
+/* Tab and BackTab cycle the panes on screen. */
+static void focus_step(app *a, int dir)
+{
+    int p = a->focus;
+    for (int k = 0; k < PANE_COUNT; k++) {
+        p = (p + dir + PANE_COUNT) % PANE_COUNT;
+        if (pane_shown(a, p)) break;
+    }
+    focus_pane(a, p);
 }
 
 static void do_action(app *a, ui_action act)
@@ -720,9 +774,10 @@ static void do_action(app *a, ui_action act)
     }
     char hint[32];
     switch (act) {
-    case A_FOCUS_NEXT: focus_pane(a, (a->focus + 1) % PANE_COUNT); break;
-    case A_FOCUS_PREV: focus_pane(a, (a->focus + PANE_COUNT - 1) % PANE_COUNT); break;
+    case A_FOCUS_NEXT: focus_step(a, 1); break;
+    case A_FOCUS_PREV: focus_step(a, -1); break;
     case A_FOCUS_USERS: case A_FOCUS_HISTORY: case A_FOCUS_REASONING: case A_FOCUS_BEAM: case A_FOCUS_CODEBOOK:
+    case A_FOCUS_ALIGN:
         focus_pane(a, act - A_FOCUS_USERS);
         break;
     case A_GROW: if (a->zoom) app_msg(a, "zoomed: z shows all panes"); else resize_pane(a, 1); break;
@@ -744,6 +799,7 @@ static void do_action(app *a, ui_action act)
         break;
     case A_CANCEL:
         if (a->rstate == RUN_ACTIVE) app_cancel_run(a, "cancelled");
+        else if (a->al.s_state == AL_RUNNING) al_cancel_sample(a, "cancelled");
         else if (a->zoom) a->zoom = 0;
         else {
             char q[32];
@@ -822,7 +878,10 @@ void app_event(app *a, const ui_event *ev)
     if (s->w < UI_MIN_W || s->h < UI_MIN_H) {
         ui_action act = keymap_lookup(&a->km, SC_GLOBAL, ev->key);
         if (act == A_QUIT || ev->key == UK_CTRL('c')) a->quit = 1;
-        else if (act == A_CANCEL) app_cancel_run(a, "cancelled");
+        else if (act == A_CANCEL) {
+            if (a->rstate == RUN_ACTIVE) app_cancel_run(a, "cancelled");
+            else al_cancel_sample(a, "cancelled");
+        }
         else if (act == A_PAUSE && a->rstate == RUN_ACTIVE) a->paused = !a->paused;
         return;
     }
@@ -850,7 +909,13 @@ void app_event(app *a, const ui_event *ev)
     }
     do_action(a, act);
 out:
-    return;
+    /* Alignment follows the cursor of History and Users while it is shown */
+    if (a->al.shown && a->focus != PANE_ALIGN && !a->help) {
+        int item = app_pane_item(a, a->focus);
+        if (a->focus != a->al.seen_pane) a->al.seen_pane = a->focus;
+        else if (item != a->al.seen_item && item >= 0 && item != a->al.item) al_set_item(a, item);
+        a->al.seen_item = item;
+    } else a->al.seen_pane = -1;
 }
 
 /* ---- search ---------------------------------------------------------------- */

@@ -10,6 +10,7 @@
 #include <stddef.h>
 
 #include "ui_config.h"
+#include "align_report.h"
 #include "keys.h"
 #include "recommend.h"
 #include "screen.h"
@@ -20,7 +21,7 @@
 #define UI_MIN_H 16
 #define UI_MAX_LEVELS 8
 
-typedef enum { PANE_USERS, PANE_HISTORY, PANE_REASONING, PANE_BEAM, PANE_CODEBOOK, PANE_COUNT } pane_id;
+typedef enum { PANE_USERS, PANE_HISTORY, PANE_REASONING, PANE_BEAM, PANE_CODEBOOK, PANE_ALIGN, PANE_COUNT } pane_id;
 
 typedef enum { RUN_NONE, RUN_ACTIVE, RUN_DONE, RUN_CANCELLED, RUN_FAILED } run_state;
 
@@ -75,6 +76,35 @@ typedef struct {
     int nt_lang_id[8], nt_sid_id[8];
     float nt_lang_s[8], nt_sid_s[8];
 } cbdata;
+
+/* The Alignment pane: the chosen item measured live (title -> SID beams,
+ * SID -> title) and a seeded sample measured one item per tick, both with
+ * align_report_item, so they equal what `sidr align-report` reports. */
+#define ALIGN_SAMPLE_ITEMS 64
+typedef enum { AL_IDLE, AL_RUNNING, AL_DONE, AL_CANCELLED, AL_FAILED } al_state;
+typedef struct {
+    int shown;                  /* the layout shows Alignment in place of Reasoning, Beam and Codebook */
+    align_opts opts;            /* align-report's defaults (beams 10, seed 42), 64 items */
+    align_ctx ctx;
+    int ctx_state;              /* 0 not made, 1 ready, -1 failed */
+    /* the chosen item */
+    int item;                   /* dataset item, -1 none */
+    int item_state;             /* 0 none, 1 pending, 2 done, -1 failed */
+    align_item res;
+    align_beams beams;
+    char err[256];
+    /* the sample */
+    al_state s_state;
+    int *pool, s_total, s_done;
+    align_item *s_items;
+    int *order;                 /* s_items sorted for the worst-aligned list */
+    int sort;                   /* 0 levels right, 1 title F1, 2 sample order */
+    int codes_a;
+    int *confusion;             /* [true][predicted] level-a codes of the top beams */
+    int s_hit1, s_lev[8];
+    double s_f1;
+    int seen_pane, seen_item;   /* the cursor item last seen in the focused pane */
+} aldata;
 
 /* Headless / benchmark bookkeeping. */
 typedef struct {
@@ -136,6 +166,9 @@ typedef struct app {
     cb_sel back[32];
     int n_back;
     cbdata cb;
+
+    /* Alignment */
+    aldata al;
 
     /* screen and panes */
     ui_screen scr;
@@ -209,6 +242,20 @@ int cb_work(app *a);                    /* a chunk of pending work; 1 if any don
 int cb_busy(app *a);                    /* 1: work to do now, 2: waiting for the derivation thread, 0: idle */
 void cb_settle(app *a);                 /* finishes all pending work (waits for the thread) */
 void cb_request_neighbours(app *a, int token);
+
+/* Alignment (ui/view_align.c). */
+void al_init(app *a);
+void al_free(app *a);
+void al_set_item(app *a, int item);     /* measures it between input polls */
+int al_busy(app *a);                    /* 1: work pending */
+int al_work(app *a);                    /* one item; 1 if any done */
+void al_settle(app *a);                 /* finishes the chosen item (not the sample) */
+void al_start_sample(app *a);
+void al_cancel_sample(app *a, const char *why);
+/* Focuses a pane (the layout follows: Alignment or Reasoning/Beam/Codebook). */
+void app_focus(app *a, int pane);
+/* The item under the cursor of a pane, -1. */
+int app_pane_item(app *a, int pane);
 
 /* The views' shared helpers. */
 int app_style_level(int level);

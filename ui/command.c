@@ -200,6 +200,16 @@ static void c_help(app *a, const char *arg)
     a->help_top = 0;
 }
 
+static void c_align(app *a, const char *arg)
+{
+    if (!*arg) { app_focus(a, PANE_ALIGN); return; }
+    int item = sidr_dataset_item(&a->ss.ds, arg);
+    if (item < 0) { app_err(a, "unknown item '%s' (:align takes an item id; / in Alignment searches titles and SIDs)", arg); return; }
+    app_focus(a, PANE_ALIGN);
+    al_set_item(a, item);
+    app_msg(a, "item %s in Alignment", arg);
+}
+
 static void c_quit(app *a, const char *arg)
 {
     a->quit = 1;
@@ -221,13 +231,14 @@ const ui_command_info ui_commands[] = {
     { "split", "all|test|valid|train", "which split's users to list" },
     { "filter", "all|hit|miss|notrun", "list users by outcome" },
     { "sid", "SID", "open a SID or prefix in the codebook, e.g. <a_1><b_2>" },
+    { "align", "[ITEM]", "the Alignment pane (for an item id): title<->SID, worst-aligned sample, confusion" },
     { "help", "", "keys and commands" },
     { "quit", "", "quit (also :q)" },
 };
 const int ui_commands_len = (int)(sizeof ui_commands / sizeof ui_commands[0]);
 
 static const cmd_fn handlers[] = { c_user, c_row, c_run, c_cancel, c_beams, c_think, c_temp, c_seed, c_maxtok, c_set,
-                                   c_export, c_load_eval, c_split, c_filter, c_sid, c_help, c_quit };
+                                   c_export, c_load_eval, c_split, c_filter, c_sid, c_align, c_help, c_quit };
 
 void app_command(app *a, const char *line)
 {

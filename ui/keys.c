@@ -24,6 +24,7 @@ const key_row key_table[] = {
     { SC_GLOBAL, A_FOCUS_REASONING, "focus-reasoning", "3", "Focus Reasoning" },
     { SC_GLOBAL, A_FOCUS_BEAM, "focus-beam", "4", "Focus Beam" },
     { SC_GLOBAL, A_FOCUS_CODEBOOK, "focus-codebook", "5", "Focus Codebook" },
+    { SC_GLOBAL, A_FOCUS_ALIGN, "focus-alignment", "6", "Focus Alignment: title<->SID of the item under the cursor (in place of panes 3-5)" },
     { SC_GLOBAL, A_GROW, "grow", "+ >", "Grow the focused pane" },
     { SC_GLOBAL, A_SHRINK, "shrink", "- <", "Shrink the focused pane" },
     { SC_GLOBAL, A_ZOOM, "zoom", "z", "Zoom the focused pane (again: back to all panes)" },
@@ -32,7 +33,7 @@ const key_row key_table[] = {
     { SC_GLOBAL, A_SEARCH_PREV, "search-prev", "N", "Previous match" },
     { SC_GLOBAL, A_COMMAND, "command", ":", "Command line (:help lists the commands)" },
     { SC_GLOBAL, A_RUN, "run", "r", "Run the recommendation for the current user" },
-    { SC_GLOBAL, A_CANCEL, "cancel", "Esc C-c", "Cancel the run (or close help, leave zoom)" },
+    { SC_GLOBAL, A_CANCEL, "cancel", "Esc C-c", "Cancel the run or the alignment sample (or close help, leave zoom)" },
     { SC_GLOBAL, A_PAUSE, "pause", "p", "Pause / resume the run" },
     { SC_GLOBAL, A_STEP, "step", "s", "Pause and do one engine step (a token, a beam level)" },
     { SC_GLOBAL, A_THINK, "toggle-think", "t", "Thinking mode on/off for the next run" },
@@ -53,10 +54,14 @@ const key_row key_table[] = {
     { SC_REASONING, A_NEXT_LINK, "reasoning.next-link", "]", "Next SID mention" },
     { SC_BEAM, A_CODEBOOK, "beam.codebook", "Enter", "Codebook of the selected beam's token (h/l picks the step)" },
     { SC_CODEBOOK, A_FOLLOW, "codebook.follow", "Enter", "Go to the code or item on this line" },
+    { SC_ALIGN, A_FOLLOW, "alignment.open", "Enter", "Worst-aligned line: open the item; item or beam line: its codebook entry" },
+    { SC_ALIGN, A_SEARCH, "alignment.search", "/", "Pick an item by title, SID or id (n, N: next, previous match)" },
+    { SC_ALIGN, A_ALIGN_SORT, "alignment.sort", "o", "Sort the worst-aligned list: levels right, title F1, sample order" },
+    { SC_ALIGN, A_ALIGN_SAMPLE, "alignment.sample", "m", "Measure the seeded sample again (Esc cancels)" },
 };
 const int key_table_len = (int)(sizeof key_table / sizeof key_table[0]);
 
-static const char *const scope_names[SC_COUNT] = { "global", "users", "history", "reasoning", "beam", "codebook", "help" };
+static const char *const scope_names[SC_COUNT] = { "global", "users", "history", "reasoning", "beam", "codebook", "alignment", "help" };
 
 const char *scope_name(int scope)
 {

@@ -39,7 +39,7 @@ int key_parse(const char *name);
 /* The display name of a key ("j", "C-l", "Enter", "PgDn"). */
 void ui_key_name(int key, char *buf, size_t cap);
 
-typedef enum { SC_GLOBAL, SC_USERS, SC_HISTORY, SC_REASONING, SC_BEAM, SC_CODEBOOK, SC_HELP, SC_COUNT } key_scope;
+typedef enum { SC_GLOBAL, SC_USERS, SC_HISTORY, SC_REASONING, SC_BEAM, SC_CODEBOOK, SC_ALIGN, SC_HELP, SC_COUNT } key_scope;
 
 const char *scope_name(int scope);   /* "global", "users", ... */
 
@@ -48,7 +48,7 @@ typedef enum {
     A_MOVE_UP, A_MOVE_DOWN, A_MOVE_LEFT, A_MOVE_RIGHT,
     A_PAGE_UP, A_PAGE_DOWN, A_FIRST, A_LAST,
     A_FOCUS_NEXT, A_FOCUS_PREV,
-    A_FOCUS_USERS, A_FOCUS_HISTORY, A_FOCUS_REASONING, A_FOCUS_BEAM, A_FOCUS_CODEBOOK,
+    A_FOCUS_USERS, A_FOCUS_HISTORY, A_FOCUS_REASONING, A_FOCUS_BEAM, A_FOCUS_CODEBOOK, A_FOCUS_ALIGN,
     A_GROW, A_SHRINK, A_ZOOM,
     A_SEARCH, A_SEARCH_NEXT, A_SEARCH_PREV,
     A_COMMAND, A_HELP, A_QUIT, A_REDRAW,
@@ -57,6 +57,7 @@ typedef enum {
     /* pane actions */
     A_USER_RUN, A_USER_OPEN, A_FILTER_SPLIT, A_FILTER_OUTCOME,
     A_FOLLOW, A_ALTS, A_PREV_LINK, A_NEXT_LINK,
+    A_ALIGN_SORT, A_ALIGN_SAMPLE,
     A_COUNT
 } ui_action;
 

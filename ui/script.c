@@ -11,7 +11,10 @@
  *   wait-run [N]         engine steps until the run ends, is paused or
  *                        cancelled (at most N steps)
  *   tick [N]             N rounds of the event loop's idle work (one engine
- *                        step each while a run is active)
+ *                        step each while a run is active, else one item of
+ *                        the Alignment pane's work)
+ *   wait-align [N]       idle work until the Alignment sample is measured
+ *                        (at most N items)
  *   resize WxH           the terminal is resized (a KEY_RESIZE event)
  *   click ROW COL        a mouse click; wheel up|down ROW COL: the wheel
  *   dump NAME            writes DIR/NAME.txt (and DIR/NAME.attr with --attrs)
@@ -150,6 +153,9 @@ int ui_run_script(app *a, const char *path, const char *dump_dir, int attrs, con
         if (!strcmp(cmd, "wait-run")) {
             long max = n > 1 ? atol(w[1]) : 10000000L;
             for (long k = 0; k < max && a->rstate == RUN_ACTIVE && !a->paused; k++) app_tick(a);
+        } else if (!strcmp(cmd, "wait-align")) {
+            long max = n > 1 ? atol(w[1]) : 10000000L;
+            for (long k = 0; k < max && al_busy(a) && a->rstate != RUN_ACTIVE; k++) app_tick(a);
         } else if (!strcmp(cmd, "tick")) {
             long k = n > 1 ? atol(w[1]) : 1;
             while (k-- > 0) app_tick(a);

@@ -188,7 +188,7 @@ int ui_run_terminal(app *a, const char *bench)
     while (!a->quit && !got_signal) {
         int busy = a->rstate == RUN_ACTIVE && !a->paused;
         int cbw = busy ? 0 : cb_busy(a);
-        int bg = cbw == 1;
+        int bg = cbw == 1 || (!busy && al_busy(a));
         if (a->dirty) {
             double t = now_seconds();
             if ((!busy && !bg) || t - last_draw > 0.033) {

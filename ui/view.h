@@ -35,6 +35,8 @@ typedef struct view_ops {
     int (*search)(struct app *a, struct view *v, const char *pattern, int dir, int skip_current);
     /* a click at (row, col) of the content rectangle; NULL: select the line */
     void (*click)(struct app *a, struct view *v, int row, int col);
+    /* the catalogue item under the cursor (what Alignment measures), -1 none; may be NULL */
+    int (*item)(struct app *a, struct view *v);
 } view_ops;
 
 typedef struct view {
@@ -48,7 +50,7 @@ typedef struct view {
     ui_rect r;              /* the whole pane as last laid out (title row included) */
 } view;
 
-extern const view_ops view_users_ops, view_history_ops, view_reasoning_ops, view_beam_ops, view_codebook_ops;
+extern const view_ops view_users_ops, view_history_ops, view_reasoning_ops, view_beam_ops, view_codebook_ops, view_align_ops;
 
 /* The shared list drawer and cursor movement. */
 void list_draw(struct app *a, view *v, ui_rect r);
@@ -57,6 +59,7 @@ void list_set_sel(struct app *a, view *v, int line);    /* moves to the nearest 
 int list_search(struct app *a, view *v, const char *pattern, int dir, int skip_current);
 /* Releases the Codebook pane's line cache. */
 void codebook_free_cache(void);
+void align_free_cache(void);
 void help_free_cache(void);
 
 #endif

@@ -343,6 +343,14 @@ static void title(app *a, view *v, char *buf, size_t cap)
     snprintf(buf, cap, "%s%s", prefix, a->n_back ? "  (Backspace: back)" : "");
 }
 
+static int item(app *a, view *v)
+{
+    build(a, v);
+    if (v->sel < 0 || v->sel >= n_lines_built) return -1;
+    int tag = lines[v->sel].tag;
+    return TAG_KIND(tag) == TAG_ITEM ? TAG_VAL(tag) : -1;
+}
+
 const view_ops view_codebook_ops = {
     .name = "Codebook",
     .scope = SC_CODEBOOK,
@@ -351,6 +359,7 @@ const view_ops view_codebook_ops = {
     .line = line,
     .key = key,
     .title = title,
+    .item = item,
 };
 
 void codebook_free_cache(void)

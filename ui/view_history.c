@@ -190,6 +190,11 @@ static void click(app *a, view *v, int row, int col)
     a->dirty = 1;
 }
 
+static int item(app *a, view *v)
+{
+    return item_of_line(a, v->sel);
+}
+
 const view_ops view_history_ops = {
     .name = "History",
     .scope = SC_HISTORY,
@@ -200,4 +205,5 @@ const view_ops view_history_ops = {
     .selected = selected,
     .title = title,
     .click = click,
+    .item = item,
 };

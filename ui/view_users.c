@@ -118,6 +118,15 @@ static int key(app *a, view *v, ui_action act)
     }
 }
 
+/* The item a user's row asks for (its target). */
+static int item(app *a, view *v)
+{
+    int e = v->sel - 1;
+    if (e < 0 || e >= a->n_entries) return -1;
+    const sidr_sample *r = sidr_dataset_row(&a->ss.ds, (sidr_split_id)a->entries[e].split, a->entries[e].row);
+    return r ? r->target : -1;
+}
+
 const view_ops view_users_ops = {
     .name = "Users",
     .scope = SC_USERS,
@@ -126,4 +135,5 @@ const view_ops view_users_ops = {
     .line = line,
     .key = key,
     .title = title,
+    .item = item,
 };

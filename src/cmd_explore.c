@@ -52,7 +52,7 @@ static void help(void)
            "  --bench FILE             write key-to-redraw and engine-step latencies (JSON) on exit\n\n"
            "headless (screen tests):\n"
            "  --script FILE            feed keys and commands from FILE ('-': stdin) to a virtual screen\n"
-           "  --size WxH               the virtual screen's size (default 80x24)\n"
+           "  --size WxH               the virtual screen's size, W and H in 1..1000 (default 80x24)\n"
            "  --dump DIR               where 'dump NAME' writes NAME.txt\n"
            "  --attrs                  also write NAME.attr (styles per cell run)\n\n"
            "script language (one command per line, '#' comments):\n"

@@ -1233,7 +1233,7 @@ sidr_status sidr_tokenizer_encode(const sidr_tokenizer *t, const char *text, siz
     if (!t || (!text && len)) return sidr_fail(SIDR_ERR_ARG, "tokenizer_encode: NULL argument");
     sidr_status st = check_utf8(text, len);
     if (st) return st;
-    if (len > INT_MAX / 2) return sidr_fail(SIDR_ERR_RANGE, "tokenizer_encode: text of %zu bytes is too long", len);
+    if (len > INT_MAX / 2) return sidr_fail(SIDR_ERR_RANGE, "text of %zu bytes is too long to tokenize (at most %d bytes)", len, INT_MAX / 2);
     enc_ctx c = {.t = t};
     c.md = pcre2_match_data_create(1, NULL);
     st = split_added(&c, 1, text ? text : "", len);
@@ -1277,8 +1277,9 @@ sidr_status sidr_tokenizer_decode(const sidr_tokenizer *t, const int *ids, int n
     if (len) *len = 0;
     for (int i = 0; i < n_ids; i++) {
         if (ids[i] < 0 || ids[i] >= t->n_vocab || t->tok_len[ids[i]] < 0)
-            return sidr_fail(SIDR_ERR_RANGE, "tokenizer_decode: id %d at position %d is not a token (vocabulary 0..%d)",
-                             ids[i], i, t->n_vocab - 1);
+            return sidr_fail(SIDR_ERR_RANGE, "token id %d (id %d of %d given) is not in the vocabulary: expected an id "
+                             "in 0..%d%s", ids[i], i + 1, n_ids, t->n_vocab - 1,
+                             ids[i] >= 0 && ids[i] < t->n_vocab ? " that names a token" : "");
         total += (size_t)t->tok_len[ids[i]];
     }
     char *out = xmalloc(total + 1);

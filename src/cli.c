@@ -1,3 +1,4 @@
+#include "build-config.h" /* PACKAGE, and the system extensions (realpath) */
 #include "cli.h"
 
 #include <errno.h>
@@ -92,32 +93,54 @@ int parse_id_list(const char *s, int **ids, int *n)
     return 0;
 }
 
-/* Where the embedded demo lives: SIDR_SHARE, next to the binary in a build
- * tree, the source tree's share/ for an uninstalled build, or the installed
- * data directory.  Returns a fresh string, or NULL. */
-char *demo_path(const char *leaf)
+/* Where the embedded demo lives, first match wins:
+ *   1. $SIDR_SHARE (only there, when set);
+ *   2. share/ next to the binary (a build tree holding its own copy);
+ *   3. the source tree's share/, when the binary is the one in its build tree;
+ *   4. the installed data directory relative to the binary: the binary's
+ *      path with the configured bindir cut off, plus the configured
+ *      pkgdatadir (an install staged with DESTDIR, or a moved prefix), and
+ *      BINDIR/../share/sidr;
+ *   5. the configured pkgdatadir itself.
+ * Returns a fresh string, or NULL. */
+static char *try_path(const char *root, const char *mid, const char *leaf)
 {
     char buf[8300];
+    snprintf(buf, sizeof buf, "%s%s/%s", root, mid, leaf);
+    return file_exists(buf) ? xstrdup(buf) : NULL;
+}
+
+static int same_dir(const char *a, const char *b)
+{
+    char ra[PATH_MAX], rb[PATH_MAX];
+    if (!realpath(a, ra) || !realpath(b, rb)) return 0;
+    return !strcmp(ra, rb);
+}
+
+char *demo_path(const char *leaf)
+{
     const char *env = getenv("SIDR_SHARE");
-    if (env) {
-        snprintf(buf, sizeof buf, "%s/%s", env, leaf);
-        return file_exists(buf) ? xstrdup(buf) : NULL;
-    }
+    if (env) return try_path(env, "", leaf);
+    char *found = NULL;
     char exe[4096];
     ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (n > 0) {
-        exe[n] = 0;
-        char *slash = strrchr(exe, '/');
-        if (slash) *slash = 0;
-        snprintf(buf, sizeof buf, "%s/share/%s", exe, leaf);
-        if (file_exists(buf)) return xstrdup(buf);
+    char *slash = n > 0 ? (exe[n] = 0, strrchr(exe, '/')) : NULL;
+    if (slash) {
+        *slash = 0; /* exe is now the binary's directory */
+        if ((found = try_path(exe, "/share", leaf))) return found;
+        if (same_dir(exe, SIDR_BUILDDIR) && (found = try_path(SIDR_SRCSHARE, "", leaf))) return found;
+        size_t le = strlen(exe), lb = strlen(SIDR_BINDIR);
+        if (le > lb && !strcmp(exe + le - lb, SIDR_BINDIR)) {
+            char prefix[4096];
+            snprintf(prefix, sizeof prefix, "%.*s", (int)(le - lb), exe);
+            if ((found = try_path(prefix, SIDR_DATADIR, leaf))) return found;
+        }
+        if ((found = try_path(exe, "/../share/" PACKAGE, leaf))) return found;
     }
-    const char *roots[2] = { SIDR_SRCSHARE, SIDR_DATADIR };
-    for (int i = 0; i < 2; i++) {
-        snprintf(buf, sizeof buf, "%s/%s", roots[i], leaf);
-        if (file_exists(buf)) return xstrdup(buf);
-    }
-    return NULL;
+    if ((found = try_path(SIDR_DATADIR, "", leaf))) return found;
+    /* without /proc, an uninstalled build still finds its source tree */
+    if (!slash) found = try_path(SIDR_SRCSHARE, "", leaf);
+    return found;
 }
 
 int demo_available(void)
@@ -135,9 +158,15 @@ static const char *resolve(const char *cmd, const char *flag, const char *leaf, 
     if (flag) return flag;
     free(*keep);
     *keep = demo_path(leaf);
-    if (!*keep)
-        fprintf(stderr, "sidr %s: no %s given and the embedded demo (share/%s) is not installed; "
-                "pass --%s DIR\n", cmd, what, leaf, what);
+    if (!*keep) {
+        const char *env = getenv("SIDR_SHARE");
+        if (env)
+            fprintf(stderr, "sidr %s: no --%s given and SIDR_SHARE=%s holds no %s; pass --%s DIR\n",
+                    cmd, what, env, leaf, what);
+        else
+            fprintf(stderr, "sidr %s: no --%s given and the embedded demo is not installed "
+                    "(no %s in %s); pass --%s DIR\n", cmd, what, leaf, SIDR_DATADIR, what);
+    }
     return *keep;
 }
 

@@ -52,7 +52,7 @@ static void help(void)
            "  --bench FILE             write key-to-redraw and engine-step latencies (JSON) on exit\n\n"
            "headless (screen tests):\n"
            "  --script FILE            feed keys and commands from FILE ('-': stdin) to a virtual screen\n"
-           "  --size WxH               the virtual screen's size (default 80x24)\n"
+           "  --size WxH               the virtual screen's size, W and H in 1..1000 (default 80x24)\n"
            "  --dump DIR               where 'dump NAME' writes NAME.txt\n"
            "  --attrs                  also write NAME.attr (styles per cell run)\n\n"
            "script language (one command per line, '#' comments):\n"
@@ -113,10 +113,13 @@ int cmd_explore(int argc, char **argv)
         case 'p': if (parse_float(optarg, 0, 10, &d)) return usage_error("explore", "--temperature expects a number in [0, 10]"); o_temp = d; break;
         case 's': if (parse_int(optarg, 0, 0x7FFFFFFFL, &v)) return usage_error("explore", "--seed expects a non-negative integer"); o_seed = (int)v; break;
         case 'S': script = optarg; break;
-        case 'z':
-            if (sscanf(optarg, "%dx%d", &W, &H) != 2 || W < 1 || H < 1 || W > 1000 || H > 1000)
-                return usage_error("explore", "--size expects WxH, e.g. 100x30");
+        case 'z': {
+            char why[160];
+            if (ui_parse_size(optarg, &W, &H, why, sizeof why))
+                return usage_error("explore", "--size expects WxH with W and H in 1..%d (e.g. 100x30), got '%s': %s",
+                                   UI_MAX_SIZE, optarg, why);
             break;
+        }
         case 'D': dump_dir = optarg; break;
         case 'a': attrs = 1; break;
         case 'B': bench = optarg; break;

@@ -605,6 +605,35 @@ static int cmd_sids_build(int argc, char **argv)
         txt[i] = (sidr_item_text){ it->title, it->description, it->brand, it->categories };
         if (!it->title[0] && !it->description[0] && !it->brand[0] && !it->categories[0]) no_text++;
     }
+    if (no_text == n) {
+        /* name the files the text comes from, and whether they are there */
+        char msg[1200];
+        if (ds.layout == SIDR_LAYOUT_RECBOLE) {
+            size_t ln = strlen(ds.name) + 16;
+            char *nm = xmalloc(ln);
+            snprintf(nm, ln, "%s.text", ds.name);
+            char *pt = path_join(ds.dir, nm);
+            snprintf(nm, ln, "%s.item", ds.name);
+            char *pi = path_join(ds.dir, nm);
+            int ht = file_exists(pt), hi = file_exists(pi);
+            if (!ht && !hi)
+                snprintf(msg, sizeof msg, "%s: none of the %d items has a title or text: neither %s.text "
+                         "(item_id:token<TAB>text:token_seq) nor %s.item (item_id:token<TAB>title:token_seq...) "
+                         "is there; expected one of them beside the .inter files", ds.dir, n, ds.name, ds.name);
+            else
+                snprintf(msg, sizeof msg, "%s: none of the %d items has a title or text: %s%s%s holds no text for "
+                         "them (expected a non-empty text or title field per item id)", ds.dir, n,
+                         ht ? pt : "", ht && hi ? " and " : "", hi ? pi : "");
+            free(nm);
+            free(pt);
+            free(pi);
+        } else {
+            snprintf(msg, sizeof msg, "%s: none of the %d items has a title or text: expected titles in "
+                     "index/%s.item.json or info/%s*.txt (field 'title')", ds.dir, n, ds.name, ds.name);
+        }
+        rc = runtime_error("sids build", sidr_fail(SIDR_ERR_MISSING, "%s", msg));
+        goto out;
+    }
     if (cooc > 0) {
         const sidr_split *tr = &ds.split[SIDR_SPLIT_TRAIN];
         if (!tr->present || tr->n == 0) {

@@ -104,7 +104,12 @@ int cmd_detokenize(int argc, char **argv)
     s = sidr_tokenizer_decode(tok, ids, n, skip, &text, &len);
     free(ids);
     sidr_tokenizer_free(tok);
-    if (s) return runtime_error("detokenize", s);
+    if (s) {
+        /* name the tokenizer file the ids were looked up in */
+        size_t ml = strlen(model);
+        int file = ml >= 5 && !strcmp(model + ml - 5, ".json");
+        return runtime_error("detokenize", sidr_fail_context(s, "%s%s", model, file ? "" : "/tokenizer.json"));
+    }
     fwrite(text, 1, len, stdout);
     free(text);
     return EXIT_OK;

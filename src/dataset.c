@@ -504,6 +504,7 @@ static sidr_status load_info_txt(sidr_dataset *ds, const char *path)
     if (st != SIDR_OK) return st;
     const char *s;
     int line = 0, mismatch = 0;
+    int *first_line = NULL, cap_line = 0; /* by item index: the line that listed it, 0 for none */
     while (next_line(buf, len, &pos, &s, &n)) {
         line++;
         if (n == 0) continue;
@@ -538,6 +539,19 @@ static sidr_status load_info_txt(sidr_dataset *ds, const char *path)
         }
         int idx = item_add(ds, id, nid);
         sidr_item *it = &ds->items[idx];
+        if (idx >= cap_line) {
+            int old_cap = cap_line;
+            cap_line = ds->n_items > 2 * cap_line ? ds->n_items : 2 * cap_line + 16;
+            first_line = xrealloc(first_line, (size_t)cap_line * sizeof *first_line);
+            memset(first_line + old_cap, 0, (size_t)(cap_line - old_cap) * sizeof *first_line);
+        }
+        if (first_line[idx]) {
+            st = sidr_fail(SIDR_ERR_FORMAT,
+                           "%s:%d: field 'item_id': item '%s' is listed again (first on line %d); expected each "
+                           "item id once", path, line, it->id, first_line[idx]);
+            goto out;
+        }
+        first_line[idx] = line;
         if (it->n_levels == 0) {
             item_set_sid(it, codes, L);
         } else if (!sid_equal(it, codes, L)) {
@@ -559,6 +573,7 @@ static sidr_status load_info_txt(sidr_dataset *ds, const char *path)
         if (mismatch > 1) warn(ds, "%s: %d titles differ from index/*.item.json", path, mismatch);
     }
 out:
+    free(first_line);
     free(buf);
     return st;
 }
@@ -844,6 +859,7 @@ static sidr_status load_csv_split(sidr_dataset *ds, sidr_split *sp, const char *
              "SPLIT:N count only the rows kept", path, sp->skipped_empty, sp->skipped_empty == 1 ? "" : "s",
              first_empty);
     if (sp->skipped_bad > 5) warn(ds, "%s: %d malformed rows skipped in all", path, sp->skipped_bad);
+    if (sp->n == 0 && !sp->skipped_empty && !sp->skipped_bad) warn(ds, "%s: no rows after the header", path);
     if (ds->n_title_mismatch - mismatch0 > 1)
         warn(ds, "%s: %d titles differ from the catalogue's in all (the catalogue titles are kept)", path,
              ds->n_title_mismatch - mismatch0);
@@ -1387,6 +1403,7 @@ static sidr_status load_rb_split(sidr_dataset *ds, sidr_split *sp, const char *p
         warn(ds, "%s: %d row%s with an empty history skipped (first on line %d)", path, sp->skipped_empty,
              sp->skipped_empty == 1 ? "" : "s", first_empty);
     if (sp->skipped_bad > 5) warn(ds, "%s: %d malformed rows skipped in all", path, sp->skipped_bad);
+    if (sp->n == 0 && !sp->skipped_empty && !sp->skipped_bad) warn(ds, "%s: no rows after the header", path);
 out:
     free(hist);
     free(f);
@@ -1594,13 +1611,16 @@ static sidr_status load_recbole(sidr_dataset *ds, const sidr_dataset_opts *o)
     if (file_exists(p)) st = load_remap(ds, p, 0, &x.user_index_n);
     free(p);
     if (st != SIDR_OK) goto out_nm;
+    int has_text_file = 0;
     RB_PATH(p, ".item");
-    if (file_exists(p)) st = load_rb_item(ds, p, 0);
+    if (file_exists(p)) st = load_rb_item(ds, p, 0), has_text_file = 1;
     free(p);
     if (st != SIDR_OK) goto out_nm;
     RB_PATH(p, ".text");
-    if (file_exists(p)) st = load_rb_item(ds, p, 1);
+    if (file_exists(p)) st = load_rb_item(ds, p, 1), has_text_file = 1;
     free(p);
+    if (!has_text_file)
+        warn(ds, "%s: no %s.item or %s.text: the items have ids but no titles or text", ds->dir, name, name);
     if (st != SIDR_OK) goto out_nm;
     /* SIDs may come with the dataset as <name>.index.json */
     RB_PATH(p, ".index.json");

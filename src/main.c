@@ -1,11 +1,13 @@
 /* sidr: reasoning over Semantic IDs for generative recommendation.  main()
  * dispatches to a subcommand from one table, which also prints the usage. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "cli.h"
 #include "commands.h"
+#include "kernels.h"
 #include "session.h"
 #include "build-config.h" /* PACKAGE_VERSION */
 
@@ -72,7 +74,14 @@ int main(int argc, char **argv)
         return EXIT_OK;
     }
     if (!strcmp(name, "--version")) {
+        /* the first line is the one scripts read; then what this binary
+         * would run with */
         printf("sidr %s\n", PACKAGE_VERSION);
+        printf("kernels: %s\n", sidr_kernels_init());
+        char *demo = demo_path("demo");
+        if (demo) printf("demo: %s\n", demo);
+        else printf("demo: not installed (expected in %s/demo)\n", SIDR_DATADIR);
+        free(demo);
         return EXIT_OK;
     }
     for (int i = 0; i < N_COMMANDS; i++)

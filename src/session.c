@@ -78,8 +78,19 @@ sidr_status session_parse_row(const session *s, const char *spec, sidr_split_id 
         return sidr_fail(SIDR_ERR_ARG, "row '%s': expected a row number >= 0 after the colon", spec);
     const sidr_split *spl = &s->ds.split[sp];
     if (!spl->present) return sidr_fail(SIDR_ERR_MISSING, "%s: the dataset has no %s split", s->data_dir, name);
+    if (spl->n == 0) {
+        const char *where = spl->path ? spl->path : s->data_dir;
+        int dropped = spl->skipped_empty + spl->skipped_bad;
+        if (dropped)
+            return sidr_fail(SIDR_ERR_RANGE, "row '%s': %s: the %s split has no usable rows (%d skipped: %d with an "
+                             "empty history, %d malformed); expected at least one row with a history", spec, where,
+                             name, dropped, spl->skipped_empty, spl->skipped_bad);
+        return sidr_fail(SIDR_ERR_RANGE, "row '%s': %s: the %s split has no rows (only a header); expected at least "
+                         "one row", spec, where, name);
+    }
     if (n >= spl->n)
-        return sidr_fail(SIDR_ERR_RANGE, "row '%s': the %s split has %d rows (0..%d)", spec, name, spl->n, spl->n - 1);
+        return sidr_fail(SIDR_ERR_RANGE, "row '%s': the %s split has %d row%s (0..%d)", spec, name, spl->n,
+                         spl->n == 1 ? "" : "s", spl->n - 1);
     *split = (sidr_split_id)sp;
     *row = (int)n;
     return SIDR_OK;

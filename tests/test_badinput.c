@@ -753,6 +753,20 @@ static void tokenizer_defects(void)
         tap_ok(st == SIDR_ERR_RANGE && strstr(sidr_last_error(), "outside the model's vocabulary of 1031 "
                                                   "(vocab_size in some-model/config.json)"),
                "a tokenizer whose ids exceed the paired model's vocabulary is refused, naming the token and the limit");
+        /* decoding an id outside the vocabulary: the id, its place and the range, no function name */
+        int ids[3] = { 5, 6, 99999999 };
+        char *text = NULL;
+        size_t tl;
+        int nv = sidr_tokenizer_n_vocab(t);
+        char want[160];
+        snprintf(want, sizeof want, "token id 99999999 (id 3 of 3 given) is not in the vocabulary: expected an id in 0..%d",
+                 nv - 1);
+        st = sidr_tokenizer_decode(t, ids, 3, 0, &text, &tl);
+        tap_diag("decoding id 99999999 -> %s", sidr_last_error());
+        tap_ok(st == SIDR_ERR_RANGE && !text && !strcmp(sidr_last_error(), want),
+               "decoding an id outside the vocabulary says which id and the range, exactly");
+        tap_ok(!strstr(sidr_last_error(), "tokenizer_decode"), "the decode message names no internal function");
+        free(text);
         sidr_tokenizer_free(t);
     }
     free(p);

@@ -158,5 +158,57 @@ else
   skip "demo absent: dataset warnings"
 fi
 
+# Messages that name the file, the field and what was expected (issue 12).
+check "explore --size 100000x100000 says which side is out of range" 2 \
+  "got '100000x100000': the width 100000 is outside 1..1000" -- "$SIDR" explore --size 100000x100000 --script /dev/null
+check "explore --size 80x24x says what is not a number" 2 "the height '24x' is not a whole number" -- \
+  "$SIDR" explore --size 80x24x --script /dev/null
+check "explore --size 80 says the x is missing" 2 "no 'x' between the width and the height" -- \
+  "$SIDR" explore --size 80 --script /dev/null
+MINI=$TESTDIR/fixtures/data/minionerec
+cp -r "$MINI" "$TMP/dup"
+sed -n 1p "$MINI/info/Mini_5_2016.txt" | sed 's/<c_3>/<c_9>/' >>"$TMP/dup/info/Mini_5_2016.txt"
+DUPMSG="Mini_5_2016.txt:10: field 'item_id': item '0' is listed again (first on line 1); expected each item id once"
+check "an item id listed twice in info.txt is named as such (not blamed on its SID)" 1 "$DUPMSG" -- \
+  "$SIDR" sids stats --data "$TMP/dup"
+rm "$TMP/dup/index/Mini.index.json"
+check "an item id listed twice in info.txt, without an index" 1 "$DUPMSG" -- "$SIDR" sids stats --data "$TMP/dup"
+cp "$MINI/info/Mini_5_2016.txt" "$TMP/dup/info/Mini_5_2016.txt"
+sed -n 1p "$MINI/info/Mini_5_2016.txt" >>"$TMP/dup/info/Mini_5_2016.txt"
+check "a line repeated in info.txt is an error too" 1 "$DUPMSG" -- "$SIDR" sids stats --data "$TMP/dup"
+cp -r "$TESTDIR/fixtures/data/recbole-split" "$TMP/notext"
+rm "$TMP/notext/Sci.text"
+check "a RecBole split without Sci.text: sids build names the missing files" 1 \
+  "none of the 13 items has a title or text: neither Sci.text (item_id:token<TAB>text:token_seq) nor Sci.item" -- \
+  "$SIDR" sids build --data "$TMP/notext" --out "$TMP/notext-out" --codes 4 --quiet
+check "a RecBole split without Sci.text: the loader warns" 1 \
+  "warning: .*notext: no Sci.item or Sci.text: the items have ids but no titles or text" -- \
+  "$SIDR" sids build --data "$TMP/notext" --out "$TMP/notext-out" --codes 4 --quiet
+printf 'item_id:token\ttext:token_seq\n' >"$TMP/notext/Sci.text"
+check "a RecBole Sci.text with no rows: sids build names the file" 1 \
+  "notext/Sci.text holds no text for them" -- \
+  "$SIDR" sids build --data "$TMP/notext" --out "$TMP/notext-out" --codes 4 --quiet
+if [ -f "$DEMO/model/model.safetensors" ]; then
+  cp -r "$DEMO/data" "$TMP/hdr"
+  HCSV=$(ls "$TMP/hdr"/test/*.csv)
+  head -n 1 "$HCSV" >"$TMP/hdr.csv" && mv "$TMP/hdr.csv" "$HCSV"
+  check "--row test:0 on a header-only CSV names the file and says it has no rows" 1 \
+    "row 'test:0': .*/test/Home_and_Hobby_demo.csv: the test split has no rows (only a header); expected at least one row" -- \
+    "$SIDR" recommend --model "$DEMO/model" --data "$TMP/hdr" --row test:0 --no-think
+  check "a header-only CSV is a loader warning" 1 "warning: .*Home_and_Hobby_demo.csv: no rows after the header" -- \
+    "$SIDR" recommend --model "$DEMO/model" --data "$TMP/hdr" --row test:0 --no-think
+  check "detokenize names the tokenizer file and the vocabulary, not a function" 1 \
+    "model/tokenizer.json: token id 99999999 (id 2 of 2 given) is not in the vocabulary: expected an id in 0..3191 (out of range)" -- \
+    "$SIDR" detokenize --model "$DEMO/model" 5,99999999
+  if grep -q "tokenizer_decode" "$TMP/err"; then nok "detokenize prints no internal function name"
+  else ok "detokenize prints no internal function name"; fi
+  printf 'resize 5000x10\n' >"$TMP/big.script"
+  check "a script's resize out of range names the line and the side" 1 \
+    "big.script:1: resize expects WxH with W and H in 1..1000 (e.g. 80x24), got '5000x10': the width 5000 is outside 1..1000" -- \
+    "$SIDR" explore --model "$DEMO/model" --data "$DEMO/data" --script "$TMP/big.script" --size 80x24
+else
+  skip "demo absent: header-only CSV, detokenize and script resize messages"
+fi
+
 echo "1..$n"
 [ $failed = 0 ]

@@ -317,7 +317,7 @@ static void test_bad_input(void)
     make_generated(empty, 1);
     rc = run(NULL, "sids build --data %s --out %s --codes 4 --quiet", empty, out);
     e = last_stderr();
-    tap_ok(rc == 1 && strstr(e, "usable text"), "items without any text: %.*s", (int)strcspn(e, "\n"), e);
+    tap_ok(rc == 1 && strstr(e, "has a title or text: expected titles in index/"), "items without any text: %.*s", (int)strcspn(e, "\n"), e);
     free(e);
     rc = run(NULL, "sids stats --data %s", empty);
     e = last_stderr();

@@ -132,6 +132,32 @@ static void type_text(app *a, const char *t)
     }
 }
 
+/* one side of WxH: digits only, in 1..UI_MAX_SIZE */
+static int size_side(const char *s, const char *end, const char *name, int *out, char *why, size_t n)
+{
+    if (s == end) { snprintf(why, n, "%s is missing", name); return -1; }
+    long v = 0;
+    for (const char *p = s; p < end; p++) {
+        if (*p < '0' || *p > '9') { snprintf(why, n, "%s '%.*s' is not a whole number", name, (int)(end - s), s); return -1; }
+        if (v <= UI_MAX_SIZE) v = v * 10 + (*p - '0');
+    }
+    if (v < 1 || v > UI_MAX_SIZE) {
+        snprintf(why, n, "%s %.*s is outside 1..%d", name, (int)(end - s), s, UI_MAX_SIZE);
+        return -1;
+    }
+    *out = (int)v;
+    return 0;
+}
+
+int ui_parse_size(const char *s, int *w, int *h, char *why, size_t n)
+{
+    const char *x = strchr(s, 'x');
+    if (!x) { snprintf(why, n, "no 'x' between the width and the height"); return -1; }
+    if (size_side(s, x, "the width", w, why, n) || size_side(x + 1, x + 1 + strlen(x + 1), "the height", h, why, n))
+        return -1;
+    return 0;
+}
+
 int ui_run_script(app *a, const char *path, const char *dump_dir, int attrs, const char *bench)
 {
     FILE *f = !strcmp(path, "-") ? stdin : fopen(path, "r");
@@ -161,8 +187,13 @@ int ui_run_script(app *a, const char *path, const char *dump_dir, int attrs, con
             while (k-- > 0) app_tick(a);
         } else if (!strcmp(cmd, "resize")) {
             int W, H;
-            if (n < 2 || sscanf(w[1], "%dx%d", &W, &H) != 2 || W < 1 || H < 1 || W > 1000 || H > 1000) {
-                rc = fail(path, ln, "resize expects WxH (e.g. 80x24), got '%s'", n > 1 ? w[1] : "");
+            char why[160];
+            if (n < 2) { rc = fail(path, ln, "resize expects WxH (e.g. 80x24)%s", ""); break; }
+            if (ui_parse_size(w[1], &W, &H, why, sizeof why)) {
+                char msg[400];
+                snprintf(msg, sizeof msg, "resize expects WxH with W and H in 1..%d (e.g. 80x24), got '%.120s': %s",
+                         UI_MAX_SIZE, w[1], why);
+                rc = fail(path, ln, "%s", msg);
                 break;
             }
             app_resize(a, W, H);

@@ -15,4 +15,9 @@ int ui_run_terminal(app *a, const char *bench);
  * with a message on stderr (a bad line, a failed expect). */
 int ui_run_script(app *a, const char *script_path, const char *dump_dir, int attrs, const char *bench);
 
+/* Parses a screen size "WxH" (decimal W and H in 1..UI_MAX_SIZE, nothing
+ * else).  Returns 0, or -1 with why (n bytes) saying what is wrong. */
+#define UI_MAX_SIZE 1000
+int ui_parse_size(const char *s, int *w, int *h, char *why, size_t n);
+
 #endif

@@ -313,7 +313,7 @@ static sidr_status write_atomic(const char *path, const void *data, size_t n)
         free(tmp);
         return s;
     }
-    int ok = fwrite(data, 1, n, f) == n;
+    int ok = sidr_fwrite(data, 1, n, f) == n;
     ok = (fflush(f) == 0) & ok;
     ok = (fsync(fileno(f)) == 0) & ok;
     ok = (fclose(f) == 0) & ok;

@@ -451,7 +451,7 @@ sidr_status sidr_st_write_stream(const char *path, const sidr_st_entry *entries,
     }
     unsigned char len8[8];
     for (int i = 0; i < 8; i++) len8[i] = (unsigned char)(padded >> (8 * i));
-    int ok = fwrite(len8, 1, 8, f) == 8 && fwrite(json, 1, jlen, f) == jlen;
+    int ok = sidr_fwrite(len8, 1, 8, f) == 8 && sidr_fwrite(json, 1, jlen, f) == jlen;
     for (size_t i = jlen; i < padded && ok; i++) ok = fputc(' ', f) != EOF;
     free(json);
     sidr_status s = SIDR_OK;
@@ -461,7 +461,7 @@ sidr_status sidr_st_write_stream(const char *path, const sidr_st_entry *entries,
         for (size_t o = 0; o < nb && ok && !s; o += ST_STREAM_CHUNK) {
             size_t len = nb - o < ST_STREAM_CHUNK ? nb - o : ST_STREAM_CHUNK;
             if ((s = fill(user, i, o, chunk, len))) break;
-            ok = fwrite(chunk, 1, len, f) == len;
+            ok = sidr_fwrite(chunk, 1, len, f) == len;
         }
     }
     free(chunk);

@@ -125,6 +125,21 @@ sidr_status make_dirs(const char *dir)
     return s;
 }
 
+size_t sidr_fwrite(const void *data, size_t size, size_t n, FILE *f)
+{
+    static long calls;
+    const char *e = getenv("SIDR_TEST_FAIL_WRITE");
+    if (e && *e) {
+        char *end;
+        long k = strtol(e, &end, 10);
+        if (++calls == k) {
+            errno = strstr(end, "EIO") ? EIO : ENOSPC;
+            return 0;
+        }
+    }
+    return fwrite(data, size, n, f);
+}
+
 sidr_status write_file_atomic(const char *path, const void *data, size_t len)
 {
     size_t n = strlen(path);
@@ -134,7 +149,7 @@ sidr_status write_file_atomic(const char *path, const void *data, size_t len)
     sidr_status s = SIDR_OK;
     if (!f) s = sidr_fail(SIDR_ERR_IO, "%s: cannot write: %s", tmp, strerror(errno));
     else {
-        int ok = fwrite(data, 1, len, f) == len;
+        int ok = sidr_fwrite(data, 1, len, f) == len;
         ok &= fflush(f) == 0;
         ok &= fsync(fileno(f)) == 0;
         ok &= fclose(f) == 0;

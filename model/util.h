@@ -4,6 +4,7 @@
 #define SIDR_UTIL_H
 
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 
 #include "status.h"
@@ -27,6 +28,10 @@ sidr_status make_dirs(const char *dir);
 /* Writes data to path through a temporary file and a rename, so a reader or
  * a kill never sees half a file. */
 sidr_status write_file_atomic(const char *path, const void *data, size_t len);
+/* fwrite for the files sidr saves.  For tests, SIDR_TEST_FAIL_WRITE=N[:EIO]
+ * makes the N-th such call of the process fail with ENOSPC (or EIO), so
+ * fault-injection tests can show what a full disk does to saved work. */
+size_t sidr_fwrite(const void *data, size_t size, size_t n, FILE *f);
 
 /* Monotonic seconds. */
 double now_seconds(void);

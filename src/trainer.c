@@ -769,9 +769,12 @@ sidr_status trainer_open_log(trainer *t, int resumed)
                 p += n + (e ? 1 : 0);
             }
             keep[k] = 0;
-            write_text_atomic(t->log_path, keep);
+            /* the log cut back to the checkpoint's step; a failure here must stop
+             * the run, or the log would repeat the steps after it */
+            sidr_status ws = write_text_atomic(t->log_path, keep);
             free(keep);
             free(text);
+            if (ws) return ws;
         }
     }
     t->log = fopen(t->log_path, resumed ? "a" : "w");

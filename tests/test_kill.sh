@@ -109,5 +109,35 @@ mkdir "$TMP/run/best.tmp"; : >"$TMP/run/model.safetensors.tmp4242"
 check "a cut swap is restored and stray temporaries removed on the next start" \
   '[ -d "$TMP/run/checkpoint-$last" ] && [ ! -e "$TMP/run/checkpoint-$last.old" ] && [ ! -e "$TMP/run/best.tmp" ] && [ ! -e "$TMP/run/model.safetensors.tmp4242" ]'
 
+# a full disk on the n-th write of a save: a clear error naming the file,
+# the previous checkpoint intact, and the run resumable to the same end
+F=$TMP/full
+(SIDR_TEST_SAVE_PAUSE_MS=0 exec "$SIDR" train align --model "$TMP/m" --data "$DATA" --derive-train --out "$F" --max-steps 4 \
+  --batch 2 --save-every 2 --save-total-limit 3 --no-eval --threads 1 --seed 5 --lr 1e-3 --dtype f32 --quiet) >/dev/null 2>&1
+clear=0 intact=0 tries=0 fired=0
+for k in 1 2 3 4 5 6 7 8 9 10 11 12; do
+  tries=$((tries + 1))
+  SIDR_TEST_FAIL_WRITE=$k "$SIDR" train align --model "$TMP/m" --data "$DATA" --derive-train --out "$F" --max-steps 8 --batch 2 \
+    --save-every 2 --save-total-limit 3 --no-eval --threads 1 --seed 5 --lr 1e-3 --dtype f32 --quiet --resume >/dev/null 2>"$TMP/err"
+  rc=$?
+  # every injected failure stops the run with the file and the reason, or (past the run's last write) never fires
+  if [ $rc = 1 ] && grep -q "No space left on device" "$TMP/err" && grep -q "$F/" "$TMP/err"; then
+    clear=$((clear + 1)) fired=$((fired + 1))
+  fi
+  [ $rc = 0 ] && clear=$((clear + 1))
+  "$SIDR" info --model "$F/checkpoint-4" >/dev/null 2>&1 && intact=$((intact + 1))
+  # start again from checkpoint 4 for the next k
+  rm -rf "$F/checkpoint-6" "$F/checkpoint-8" "$F"/*.tmp
+done
+check "a full disk at any of $tries write points ($fired of them inside the run): a clear error naming the file, checkpoint-4 intact every time" \
+  '[ $clear = $tries ] && [ $intact = $tries ] && [ $fired -ge 8 ]'
+SIDR_TEST_FAIL_WRITE=2:EIO "$SIDR" train align --model "$TMP/m" --data "$DATA" --derive-train --out "$F" --max-steps 8 --batch 2 \
+  --save-every 2 --no-eval --threads 1 --seed 5 --lr 1e-3 --dtype f32 --quiet --resume >/dev/null 2>"$TMP/err"
+check "an I/O error is reported as such" '[ $? = 1 ] && grep -q "Input/output error" "$TMP/err"'
+"$SIDR" train align --model "$TMP/m" --data "$DATA" --derive-train --out "$F" --max-steps 8 --batch 2 \
+  --save-every 2 --save-total-limit 3 --no-eval --threads 1 --seed 5 --lr 1e-3 --dtype f32 --quiet --resume >/dev/null 2>"$TMP/err"
+check "after the failures the run resumes and finishes, leaving no temporary files" \
+  '[ $? = 0 ] && [ -f "$F/config.json" ] && [ -z "$(find "$F" -name "*.tmp*" -o -name "*.del" -o -name "*.old")" ]'
+
 echo "1..$n"
 [ $failed = 0 ]

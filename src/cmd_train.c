@@ -13,7 +13,7 @@ enum {
     O_MODEL = 256, O_DATA, O_OUT, O_EPOCHS, O_MAX_STEPS, O_STOP_AFTER, O_BATCH, O_ACCUM, O_LR, O_WARMUP, O_SCHEDULE,
     O_WD, O_CLIP, O_SEED, O_MAX_LEN, O_EVAL_EVERY, O_NO_EVAL, O_SAVE_EVERY, O_SAVE_LIMIT, O_PATIENCE, O_EVAL_ROWS,
     O_EVAL_GEN, O_RESUME, O_LOG, O_THREADS, O_DERIVE, O_DTYPE, O_LOAD_BEST, O_CATEGORY, O_QUIET, O_MAX_NEW,
-    O_GENERAL, O_TASKS, O_TASK_WEIGHTS, O_PROMPTS, O_GROUP, O_KL, O_CLIP_EPS, O_PPO_EPOCHS, O_REF, O_TEMP, O_HELP,
+    O_GENERAL, O_TASKS, O_MIX_TASKS, O_TASK_WEIGHTS, O_PROMPTS, O_GROUP, O_KL, O_CLIP_EPS, O_PPO_EPOCHS, O_REF, O_TEMP, O_HELP,
 };
 
 static const struct option opts[] = {
@@ -50,6 +50,7 @@ static const struct option opts[] = {
     { "max-new", required_argument, NULL, O_MAX_NEW },
     { "general", required_argument, NULL, O_GENERAL },
     { "tasks", required_argument, NULL, O_TASKS },
+    { "mix-tasks", required_argument, NULL, O_MIX_TASKS },
     { "task-weights", required_argument, NULL, O_TASK_WEIGHTS },
     { "prompts", required_argument, NULL, O_PROMPTS },
     { "group", required_argument, NULL, O_GROUP },
@@ -108,6 +109,9 @@ static void help(void)
         "  --task-weights K=W,...  copies of task K's sequences per epoch (default 1 each; fractions\n"
         "                        draw a new subset every epoch), e.g. 2=6,3=0.25 for more item tasks\n"
         "  --general FILE.jsonl  task 8: {\"messages\": [{\"role\": ..., \"content\": ...}, ...]} per line\n"
+        "reason:\n"
+        "  --mix-tasks LIST      Stage-1 item tasks mixed into the reasoning pool so the model keeps\n"
+        "                        its SID alignment: 2 (title<->SID), 6 (item narratives), e.g. 2,6\n"
         "rl:\n"
         "  --prompts N           prompts per step (default 16)\n"
         "  --group G             rollouts per prompt (default 16)\n"
@@ -169,7 +173,7 @@ int cmd_train(int argc, char **argv)
     train_opts o;
     train_opts_default(&o, stage);
     const char *model = NULL, *data = NULL;
-    int grad_accum_set = 0, tasks_set = 0, weights_set = 0;
+    int grad_accum_set = 0, tasks_set = 0, weights_set = 0, mix_set = 0;
     long v;
     double x;
     int c;
@@ -248,6 +252,11 @@ int cmd_train(int argc, char **argv)
             if (parse_tasks(optarg, &o.task_mask)) return usage_error(cmd, "--tasks expects task numbers 1..8, e.g. 1,2,5");
             tasks_set = 1;
             break;
+        case O_MIX_TASKS:
+            if (parse_tasks(optarg, &o.mix_mask) || (o.mix_mask & ~((1u << 2) | (1u << 6))))
+                return usage_error(cmd, "--mix-tasks expects the item tasks 2 and/or 6, e.g. 2,6");
+            mix_set = 1;
+            break;
         case O_HELP: help(); return EXIT_OK;
         default: return usage_error(cmd, "unknown option");
         }
@@ -258,6 +267,7 @@ int cmd_train(int argc, char **argv)
         return usage_error(cmd, "--general and --tasks are options of 'train align'");
     if (stage == STAGE_RL && grad_accum_set)
         return usage_error(cmd, "rl takes --prompts (prompts per step) and --group, not --grad-accum");
+    if (mix_set && stage != STAGE_REASON) return usage_error(cmd, "--mix-tasks is an option of 'train reason'");
     if (weights_set && o.stage != STAGE_ALIGN) return usage_error(cmd, "--task-weights is an option of 'train align'");
     if ((o.task_mask & (1u << 8)) && !o.general_path) return usage_error(cmd, "task 8 needs --general FILE.jsonl");
     if (!(model = resolve_model_dir(cmd, model)) || !(data = resolve_data_dir(cmd, data))) return EXIT_USAGE;

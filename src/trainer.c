@@ -1104,6 +1104,15 @@ static sidr_status build_specs(trainer *t, int valid, const task_general *g, sam
     if (t->o.stage == STAGE_REASON) {
         for (int i = 0; i < n_rows; i++)
             spec_push(&v, &n, &cap, (sample_spec){ TASK_REASONING, sp, rows[i], -1, 0 });
+        for (int it = 0; !valid && it < t->ds.n_items; it++) {
+            if (!t->ds.items[it].sid) continue;
+            if (t->o.mix_mask & (1u << TASK_TITLE_TO_SID_ITEM)) {
+                spec_push(&v, &n, &cap, (sample_spec){ TASK_TITLE_TO_SID_ITEM, sp, -1, it, 0 });
+                spec_push(&v, &n, &cap, (sample_spec){ TASK_TITLE_TO_SID_ITEM, sp, -1, it, 1 });
+            }
+            if (t->o.mix_mask & (1u << TASK_ITEM_NARRATIVE))
+                spec_push(&v, &n, &cap, (sample_spec){ TASK_ITEM_NARRATIVE, sp, -1, it, 0 });
+        }
     } else {
         static const int row_tasks[] = { TASK_SID_TO_SID, TASK_SID_TO_TITLE, TASK_TITLES_TO_TITLE, TASK_TITLES_TO_SID,
                                          TASK_USER_NARRATIVE };

@@ -51,6 +51,7 @@ typedef struct {
     const char *ref_dir;         /* rl: frozen reference (NULL: the starting model) */
     const char *category;        /* dataset category when several */
     unsigned task_mask;          /* align: bit k set = task k (1..8) in the pool */
+    unsigned mix_mask;           /* reason: Stage-1 item tasks (2, 6) mixed into the pool, so alignment stays */
     double task_weight[TASK_COUNT]; /* align: expected copies of each sequence of task k per
                                      * epoch (default 1; 0.5 = half of them, drawn anew each epoch) */
 

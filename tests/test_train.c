@@ -462,6 +462,23 @@ static void reason(void)
              num(log_find(&l, "train", 150), "loss"));
     log_free(&l);
     tap_ok(loads(dir), "reason: the output folder loads as a model");
+
+    /* --mix-tasks 2: the title<->SID samples of every item join the reasoning pool */
+    snprintf(args, sizeof args,
+             "reason --model %s/a1 --data %s/dr --out %s/rmix --max-steps 2 --lr 1e-3 --no-eval --mix-tasks 2 --dtype f32",
+             TMP, TMP, TMP);
+    rc = train(args);
+    snprintf(dir, sizeof dir, "%s/rmix", TMP);
+    log_read(&l, dir);
+    const cJSON *pool = cJSON_GetObjectItemCaseSensitive(log_find(&l, "start", 0), "train_pool");
+    tap_ok(rc == 0 && num(cJSON_GetObjectItemCaseSensitive(pool, "title-sid-identification"), "sequences") == 18 &&
+               num(cJSON_GetObjectItemCaseSensitive(pool, "reasoning"), "sequences") == 8,
+           "reason --mix-tasks 2: the pool holds the 8 reasoning rows and 18 title/SID samples");
+    log_free(&l);
+    snprintf(args, sizeof args, "reason --model %s/a1 --data %s/dr --out %s/rbad --mix-tasks 3 --max-steps 1", TMP, TMP, TMP);
+    int bad = train(args);
+    snprintf(args, sizeof args, "align --model %s/a1 --data %s/dr --out %s/rbad --mix-tasks 2 --max-steps 1", TMP, TMP, TMP);
+    tap_ok(bad == 2 && train(args) == 2, "--mix-tasks takes only the item tasks 2 and 6, and only in reason");
 }
 
 /* Mean P(level-a token of X) and of Y where the policy names the SID: decode

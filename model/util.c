@@ -1,5 +1,6 @@
 #include "util.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -160,4 +161,29 @@ sidr_status write_file_atomic(const char *path, const void *data, size_t len)
     }
     free(tmp);
     return s;
+}
+
+int dir_exists(const char *p)
+{
+    struct stat st;
+    return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+void rm_tree(const char *path)
+{
+    DIR *d = opendir(path);
+    if (!d) {
+        unlink(path);
+        return;
+    }
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+        char *p = path_join(path, e->d_name);
+        if (dir_exists(p)) rm_tree(p);
+        else unlink(p);
+        free(p);
+    }
+    closedir(d);
+    rmdir(path);
 }

@@ -22,6 +22,9 @@ sidr_status read_file(const char *path, char **out, size_t *len);
 /* "dir/name" in a fresh string. */
 char *path_join(const char *dir, const char *name);
 int file_exists(const char *path);
+int dir_exists(const char *path);
+/* Removes a file or a directory tree (best effort). */
+void rm_tree(const char *path);
 
 /* mkdir -p. */
 sidr_status make_dirs(const char *dir);

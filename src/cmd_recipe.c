@@ -122,30 +122,7 @@ typedef struct {
     int json_stdout;           /* saved stdout while stages run under --json */
 } recipe;
 
-static int is_dir(const char *p)
-{
-    struct stat st;
-    return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
-}
 
-static void rm_rf(const char *path)
-{
-    DIR *d = opendir(path);
-    if (!d) {
-        unlink(path);
-        return;
-    }
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
-        char *p = path_join(path, e->d_name);
-        if (is_dir(p)) rm_rf(p);
-        else unlink(p);
-        free(p);
-    }
-    closedir(d);
-    rmdir(path);
-}
 
 static int has_checkpoint(const char *dir)
 {
@@ -402,7 +379,7 @@ static int stage_sids(recipe *r, cJSON *marker)
     if (codes > 256) codes = 256;
     if (codes < 2) codes = 2;
     char *out = path_join(r->work, "data");
-    rm_rf(out);
+    rm_tree(out);
     av_add(&a, "sids");
     av_add(&a, "build");
     av_add(&a, "--data");
@@ -603,7 +580,7 @@ static void show_log(const char *path)
 static int stage_calibrate(recipe *r, cJSON *marker)
 {
     const char *dir = r->dir[RECIPE_CALIBRATE];
-    rm_rf(dir);
+    rm_tree(dir);
     if (make_dirs(dir)) return runtime_error("recipe", SIDR_ERR_IO);
     say(r, "stage calibrate: timing %d steps of align and reason, %d of rl and %d eval row(s) on %s",
         r->pr->calib_steps_sft, r->pr->calib_steps_rl, r->pr->calib_rows, r->dir[RECIPE_MODEL]);
@@ -624,7 +601,7 @@ static int stage_calibrate(recipe *r, cJSON *marker)
         recipe_rate *rt = &r->rate[k];
         int bad = rc != EXIT_OK || read_train_log(logp, k, r->pr, rt, &sum);
         free(logp);
-        rm_rf(out);
+        rm_tree(out);
         free(out);
         if (interrupted) break;
         if (bad) {
@@ -724,7 +701,7 @@ static int stage_train(recipe *r, int k, cJSON *marker)
         }
     }
     if (!resume) {
-        rm_rf(out);
+        rm_tree(out);
         cJSON *j = cJSON_CreateObject();
         cJSON_AddNumberToObject(j, "steps", (double)steps);
         sidr_status s = make_dirs(out);
@@ -758,7 +735,7 @@ static int stage_eval(recipe *r, cJSON *marker)
     long limit = rows < r->n_test ? rows : -1;
     int shards = r->shards < rows ? r->shards : (int)rows;
     if (shards < 1) shards = 1;
-    rm_rf(dir);
+    rm_tree(dir);
     if (make_dirs(dir)) return runtime_error("recipe", SIDR_ERR_IO);
     say(r, "stage eval: %ld of %d test rows with --think, %d single-threaded shard%s, model %s", rows, r->n_test, shards,
         shards > 1 ? "s" : "", r->dir[RECIPE_RL]);
@@ -1010,8 +987,8 @@ int cmd_recipe(int argc, char **argv)
         goto out;
     }
     if (r.from >= 0 && !r.dry_run) {
-        for (int st = r.from; st < RECIPE_STAGE_COUNT; st++) rm_rf(r.dir[st]);
-        if (r.from <= RECIPE_SIDS) rm_rf(work_data);
+        for (int st = r.from; st < RECIPE_STAGE_COUNT; st++) rm_tree(r.dir[st]);
+        if (r.from <= RECIPE_SIDS) rm_tree(work_data);
     }
     for (int st = 0; st < RECIPE_STAGE_COUNT; st++) {
         if (r.from >= 0 && st >= r.from) continue;

@@ -17,12 +17,6 @@
 
 /* ---- small helpers ------------------------------------------------------------ */
 
-static int is_dir(const char *path)
-{
-    struct stat st;
-    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
-}
-
 static void warn(sidr_dataset *ds, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 static void warn(sidr_dataset *ds, const char *fmt, ...)
@@ -1673,7 +1667,7 @@ static sidr_layout detect_layout(const char *dir)
     static const char *const marks[] = {"index", "info", "train", "valid", "test"};
     for (int i = 0; i < 5; i++) {
         char *p = path_join(dir, marks[i]);
-        int d = is_dir(p);
+        int d = dir_exists(p);
         free(p);
         if (d) return SIDR_LAYOUT_MINIONEREC;
     }
@@ -1735,7 +1729,7 @@ sidr_status sidr_dataset_load(sidr_dataset *ds, const char *dir, const sidr_data
     if (opts->max_history < 0 || opts->max_history > SIDR_MAX_HISTORY)
         return sidr_fail(SIDR_ERR_ARG, "dataset: max_history %d: expected 1..%d", opts->max_history,
                          SIDR_MAX_HISTORY);
-    if (!is_dir(dir)) return sidr_fail(SIDR_ERR_IO, "%s: not a directory", dir);
+    if (!dir_exists(dir)) return sidr_fail(SIDR_ERR_IO, "%s: not a directory", dir);
     ds->dir = xstrdup(dir);
     ds->max_history = opts->max_history ? opts->max_history : SIDR_MAX_HISTORY;
     sidr_strmap_init(&ds->item_by_id, 4096);

@@ -115,31 +115,7 @@ int train_eval_rows(int split_n, int n, int *rows)
 
 /* ---- files ------------------------------------------------------------------------ */
 
-static int is_dir(const char *p)
-{
-    struct stat st;
-    return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
-}
 
-/* Removes a directory tree (the checkpoints sidr writes are flat). */
-static void rm_rf(const char *path)
-{
-    DIR *d = opendir(path);
-    if (!d) {
-        unlink(path);
-        return;
-    }
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
-        char *p = path_join(path, e->d_name);
-        if (is_dir(p)) rm_rf(p);
-        else unlink(p);
-        free(p);
-    }
-    closedir(d);
-    rmdir(path);
-}
 
 static sidr_status write_text_atomic(const char *path, const char *text)
 {
@@ -488,15 +464,15 @@ static sidr_status swap_in_dir(const char *tmp, const char *final)
     sprintf(old, "%s.old", final);
     sidr_status s = SIDR_OK;
     fsync_dir(tmp);
-    if (is_dir(final)) {
-        rm_rf(old);
+    if (dir_exists(final)) {
+        rm_tree(old);
         if (rename(final, old) != 0) s = sidr_fail(SIDR_ERR_IO, "%s: cannot rename: %s", final, strerror(errno));
         save_pause();
     }
     if (!s && rename(tmp, final) != 0) s = sidr_fail(SIDR_ERR_IO, "%s: cannot rename to %s: %s", tmp, final, strerror(errno));
     if (!s) {
         fsync_dir(parent);
-        rm_rf(old);
+        rm_tree(old);
     }
     free(old);
     free(parent);
@@ -526,7 +502,7 @@ static void clean_dir_files(const char *dir)
     while ((e = readdir(d))) {
         if (!is_tmp_name(e->d_name)) continue;
         char *p = path_join(dir, e->d_name);
-        if (is_dir(p)) rm_rf(p);
+        if (dir_exists(p)) rm_tree(p);
         else unlink(p);
         free(p);
     }
@@ -552,7 +528,7 @@ void trainer_clean_leftovers(const char *out)
         char *old = path_join(out, olds[i]);
         olds[i][strlen(olds[i]) - 4] = 0;
         char *final = path_join(out, olds[i]);
-        if (is_dir(final)) rm_rf(old);
+        if (dir_exists(final)) rm_tree(old);
         else rename(old, final);   /* cut between the renames: the old folder is the complete one */
         free(old);
         free(final);
@@ -570,7 +546,7 @@ sidr_status trainer_checkpoint(trainer *t)
     char *final = checkpoint_dir(t, t->st.step);
     char *tmp = xmalloc(strlen(final) + 8);
     sprintf(tmp, "%s.tmp", final);
-    rm_rf(tmp);
+    rm_tree(tmp);
     sidr_status s = make_dirs(tmp);
     if (!s) s = sidr_params_copy_assets(t->start_model, tmp);
     save_pause();
@@ -581,7 +557,7 @@ sidr_status trainer_checkpoint(trainer *t)
     free(opt);
     if (!s) s = write_state(t, tmp);
     if (!s) s = swap_in_dir(tmp, final);
-    if (s) rm_rf(tmp);
+    if (s) rm_tree(tmp);
     free(tmp);
     free(final);
     if (s) return s;
@@ -594,8 +570,8 @@ sidr_status trainer_checkpoint(trainer *t)
          * leaves NAME.del, never a checkpoint missing some files */
         char *d = checkpoint_dir(t, steps[i]), *del = xmalloc(strlen(d) + 8);
         sprintf(del, "%s.del", d);
-        rm_rf(del);
-        if (rename(d, del) == 0) rm_rf(del);
+        rm_tree(del);
+        if (rename(d, del) == 0) rm_tree(del);
         free(del);
         free(d);
     }
@@ -639,7 +615,7 @@ sidr_status trainer_save_model(trainer *t, const char *sub, sidr_dtype dtype)
     /* written whole into a sibling folder first */
     char *dir = *sub ? path_join(t->o.out_dir, sub) : xstrdup(t->o.out_dir);
     char *tmp = path_join(t->o.out_dir, *sub ? "best.tmp" : "final.tmp");
-    rm_rf(tmp);
+    rm_tree(tmp);
     sidr_status s = make_dirs(tmp);
     if (!s) s = sidr_params_copy_assets(t->start_model, tmp);
     save_pause();
@@ -648,7 +624,7 @@ sidr_status trainer_save_model(trainer *t, const char *sub, sidr_dtype dtype)
     if (!s) s = sidr_params_save(&t->params, tmp, dtype);
     save_pause();
     if (!s) s = *sub ? swap_in_dir(tmp, dir) : move_files_in(tmp, dir);
-    rm_rf(tmp);
+    rm_tree(tmp);
     free(tmp);
     free(dir);
     return s;
@@ -799,7 +775,7 @@ sidr_status trainer_finish(trainer *t)
     sidr_status s = SIDR_OK;
     int from_best = 0;
     char *best = path_join(t->o.out_dir, "best");
-    if (t->o.load_best && t->st.best_step >= 0 && is_dir(best)) {
+    if (t->o.load_best && t->st.best_step >= 0 && dir_exists(best)) {
         sidr_params bp;
         if (!(s = sidr_params_load(&bp, best))) {
             sidr_params saved = t->params;

@@ -73,7 +73,10 @@ check "eval reports 95% bootstrap intervals" 'grep -q "\"ci95\":" "$TMP/full.jso
 flat() { tr -d ' \t\n' <"$1"; }
 sum=$(flat "$TMP/think.json" | grep -o "\"sid_mentions\":[0-9]*" | tail -n +2 | sed 's/.*://' | awk '{s+=$1} END{print s+0}')
 total=$(flat "$TMP/think.json" | grep -o "\"sid_mentions\":[0-9]*" | head -1 | sed 's/.*://')
-check "the summary's mentions ($total) add up the rows' ($sum)" '[ "$sum" = "$total" ]'
+traces=$(flat "$TMP/think.json" | grep -o "\"trace_rows\":[0-9]*" | sed 's/.*://')
+rows_measured=$(flat "$TMP/think.json" | grep -o "\"top1_mentioned\":" | wc -l)
+check "the summary's mentions ($total) add up the rows' ($sum), over every row's trace ($traces of $rows_measured)" \
+  '[ -n "$total" ] && [ "$sum" = "$total" ] && [ "$traces" = 3 ] && [ "$rows_measured" = 3 ]'
 "$SIDR" eval --model "$TMP/m" --data "$DATA" --think --max-reasoning 24 --shard 0/2 --json "$TMP/ts0.json" >/dev/null 2>&1
 "$SIDR" eval --model "$TMP/m" --data "$DATA" --think --max-reasoning 24 --shard 1/2 --json "$TMP/ts1.json" >/dev/null 2>&1
 "$SIDR" eval-merge "$TMP/ts1.json" "$TMP/ts0.json" >"$TMP/tmout" 2>"$TMP/err"

@@ -18,7 +18,8 @@ pc() { pkg-config "$@" 2>/dev/null || true; }
 BLAS=$(pc --libs openblas); [ -n "$BLAS" ] || BLAS=-lopenblas
 CFLAGS="-g -O1 -std=c11 -D_GNU_SOURCE -Wno-macro-redefined -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined
   -I$BUILD -I$SRC/model -I$SRC/src -I$SRC/ui $(pc --cflags openblas) $(pc --cflags libcjson) $(pc --cflags libutf8proc)
-  -DSIDR_DATADIR=\"/nonexistent\" -DSIDR_SRCSHARE=\"$SRC/share\""
+  -DSIDR_DATADIR=\"/nonexistent\" -DSIDR_BINDIR=\"/nonexistent/bin\" -DSIDR_BUILDDIR=\"/nonexistent\"
+  -DSIDR_SRCSHARE=\"$SRC/share\""
 LIBS="$BLAS -lcjson -lpcre2-8 -lutf8proc -lm -lpthread"
 # the library code each harness links: the engine, the app code without
 # the commands, and the explorer's config reader

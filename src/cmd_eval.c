@@ -26,6 +26,10 @@ static const struct option opts[] = {
     { "limit", required_argument, NULL, 'l' },
     { "shard", required_argument, NULL, 'S' },
     { "max-reasoning", required_argument, NULL, 'M' },
+    { "grounded", no_argument, NULL, 'g' },
+    { "traces", required_argument, NULL, 'T' },
+    { "temperature", required_argument, NULL, 'p' },
+    { "seed", required_argument, NULL, 'e' },
     { "json", required_argument, NULL, 'j' },
     { "resume", no_argument, NULL, 'R' },
     { "stop-after", required_argument, NULL, 'A' },
@@ -36,14 +40,19 @@ static const struct option opts[] = {
 static void help(void)
 {
     printf("usage: sidr eval [--model DIR] [--data DIR] [--split test] [--think | --no-think] [--beams B]\n"
-           "                 [--limit N] [--shard I/N] [--max-reasoning N] [--json FILE [--resume]]\n"
-           "                 [--stop-after N]\n"
+           "                 [--limit N] [--shard I/N] [--max-reasoning N] [--grounded] [--json FILE [--resume]]\n"
+           "                 [--stop-after N] [--traces N --temperature T [--seed S]]\n"
            "Recommends for every row of the split and reports HR@{1,3,5,10}, NDCG@{1,3,5,10}, the\n"
            "invalid-SID rate, mean reasoning tokens and wall time. --limit takes the first N rows;\n"
            "--shard I/N then evaluates the I-th of N contiguous parts (0-based), for 'sidr eval-merge'.\n"
            "--json FILE writes the summary and every row's result, and the rows so far every 30 s;\n"
            "Ctrl-C stops and writes the rows done; --resume (with --json) continues such a file.\n"
-           "--stop-after N stops after N rows of this run, as Ctrl-C would (exit status 1).\n");
+           "--stop-after N stops after N rows of this run, as Ctrl-C would (exit status 1).\n"
+           "--grounded decodes every SID the reasoning names within the history's SIDs (a trie of\n"
+           "them, as the answer is decoded within the catalogue's); the default is free decoding.\n"
+           "--traces N samples N reasoning traces per row (at --temperature T > 0, seeds S, S+1, ...)\n"
+           "and ranks SIDs by their probability averaged over the traces' beams; the default is one\n"
+           "greedy trace, as the paper.\n");
 }
 
 typedef struct {
@@ -96,6 +105,7 @@ static void print_table(FILE *f, const metrics *m, long total_rows, double wall,
         print_share(f, "catalogue SIDs", metrics_catalogue_share(m));
         print_share(f, ", history SIDs", metrics_history_share(m));
         print_share(f, ", top-1 cited in the trace", metrics_top1_in_trace(m));
+        if (m->forced) fprintf(f, "; grounded decoding changed %.2f tokens per trace", (double)m->forced / (double)m->trace_rows);
         fputc('\n', f);
     }
 }
@@ -144,13 +154,16 @@ static cJSON *metrics_json(const metrics *m, double wall, const eval_intervals *
     add_share(g, "catalogue_share", metrics_catalogue_share(m));
     add_share(g, "history_share", metrics_history_share(m));
     add_share(g, "top1_in_trace", metrics_top1_in_trace(m));
+    add_share(g, "mean_forced_tokens", m->trace_rows ? (double)m->forced / (double)m->trace_rows : -1);
     return o;
 }
 
 /* What identifies an evaluation: a result file continues only its own. */
 typedef struct {
     const char *model, *data, *split;
-    int think, beams, max_reasoning;
+    int think, beams, max_reasoning, grounded, traces;
+    double temperature;
+    long seed;
     long rows_in_split, limit, shard_i, shard_n, first, last;
 } eval_meta;
 
@@ -172,6 +185,10 @@ static cJSON *meta_json(const eval_meta *e)
     cJSON_AddStringToObject(root, "mode", e->think ? "think" : "no-think");
     cJSON_AddNumberToObject(root, "beams", e->beams);
     cJSON_AddNumberToObject(root, "max_reasoning", e->max_reasoning);
+    cJSON_AddBoolToObject(root, "grounded", e->grounded);
+    cJSON_AddNumberToObject(root, "traces", e->traces);
+    cJSON_AddNumberToObject(root, "temperature", e->temperature);
+    cJSON_AddNumberToObject(root, "seed", (double)e->seed);
     cJSON_AddNumberToObject(root, "rows_in_split", (double)e->rows_in_split);
     cJSON_AddNumberToObject(root, "limit", (double)e->limit);
     cJSON *sh = cJSON_AddArrayToObject(root, "shard");
@@ -206,6 +223,7 @@ static sidr_status write_result(const char *path, const eval_meta *e, const row_
             cJSON_AddNumberToObject(o, "catalogue_mentions", res[i].g.catalogue);
             cJSON_AddNumberToObject(o, "history_mentions", res[i].g.history);
             cJSON_AddBoolToObject(o, "top1_mentioned", res[i].g.top1);
+            cJSON_AddNumberToObject(o, "forced_tokens", res[i].g.forced);
             cJSON_AddStringToObject(o, "reasoning", res[i].reasoning);
         }
         cJSON_AddItemToArray(rows, o);
@@ -238,7 +256,7 @@ static sidr_status resume_rows(const char *path, const eval_meta *e, row_result 
     cJSON *d = cJSON_Parse(text);
     free(text);
     cJSON *want = meta_json(e);
-    static const char *keys[] = { "model", "data", "split", "mode", "beams", "max_reasoning", "limit", "shard" };
+    static const char *keys[] = { "model", "data", "split", "mode", "beams", "max_reasoning", "grounded", "traces", "temperature", "seed", "limit", "shard" };
     const cJSON *rows = cJSON_GetObjectItemCaseSensitive(d, "per_row");
     if (!d || !cJSON_IsArray(rows)) s = sidr_fail(SIDR_ERR_FORMAT, "%s: not a 'sidr eval --json' result (no per_row)", path);
     for (size_t k = 0; !s && k < sizeof keys / sizeof *keys; k++) {
@@ -278,6 +296,7 @@ static sidr_status resume_rows(const char *path, const eval_meta *e, row_result 
             o->g.catalogue = (int)jnum_of(r, "catalogue_mentions", 0);
             o->g.history = (int)jnum_of(r, "history_mentions", 0);
             o->g.top1 = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r, "top1_mentioned"));
+            o->g.forced = (int)jnum_of(r, "forced_tokens", 0);
         }
         metrics_add(m, o->rank, o->n_beams == 0, o->reasoning_tokens, o->seconds, o->has_trace ? &o->g : NULL);
         n++;
@@ -308,6 +327,8 @@ int cmd_eval(int argc, char **argv)
     long limit = -1, shard_i = 0, shard_n = 1, v;
     int resume = 0;
     long stop_after = 0;
+    int traces = 1;
+    double dv;
     rec_settings set;
     rec_settings_default(&set);
     int c;
@@ -320,6 +341,10 @@ int cmd_eval(int argc, char **argv)
         case 't': set.think = 1; break;
         case 'n': set.think = 0; break;
         case 'j': json_path = optarg; break;
+        case 'g': set.ground = 1; break;
+        case 'T': if (parse_int(optarg, 1, 64, &v)) return usage_error("eval", "--traces expects an integer in [1, 64]"); traces = (int)v; break;
+        case 'p': if (parse_float(optarg, 0, 10, &dv)) return usage_error("eval", "--temperature expects a number in [0, 10]"); set.temperature = (float)dv; break;
+        case 'e': if (parse_int(optarg, 0, 0x7FFFFFFFL, &v)) return usage_error("eval", "--seed expects a non-negative integer"); set.seed = (uint64_t)v; break;
         case 'R': resume = 1; break;
         case 'A': if (parse_int(optarg, 1, 1L << 30, &stop_after)) return usage_error("eval", "--stop-after expects a positive integer"); break;
         case 'b': if (parse_int(optarg, 1, 256, &v)) return usage_error("eval", "--beams expects an integer in [1, 256]"); set.beams = (int)v; break;
@@ -337,6 +362,9 @@ int cmd_eval(int argc, char **argv)
         default: return usage_error("eval", "unknown option");
         }
     }
+    if (traces > 1 && !(set.temperature > 0))
+        return usage_error("eval", "--traces %d needs --temperature T > 0 (greedy traces would all be the same)", traces);
+    if (traces > 1 && !set.think) return usage_error("eval", "--traces goes with thinking mode (--think)");
     if (optind != argc) return usage_error("eval", "unexpected argument '%s'", argv[optind]);
     if (resume && !json_path) return usage_error("eval", "--resume continues a --json FILE: give it");
     int split = sidr_split_parse(split_name);
@@ -359,7 +387,8 @@ int cmd_eval(int argc, char **argv)
     int rc = EXIT_OK;
     long done = 0, resumed = 0;
     double wall0 = 0;
-    eval_meta meta = { model, data, split_name, set.think, set.beams, set.max_reasoning, sp->n, total, shard_i, shard_n,
+    eval_meta meta = { model, data, split_name, set.think, set.beams, set.max_reasoning, set.ground, traces, set.temperature,
+                       (long)set.seed, sp->n, total, shard_i, shard_n,
                        first, last };
     if (resume && (s = resume_rows(json_path, &meta, res, &done, &m, &wall0))) {
         free(res);
@@ -387,7 +416,7 @@ int cmd_eval(int argc, char **argv)
         int nh = session_history(&ss, row, hist);
         rec_run r;
         double tr = now_seconds();
-        if (nh < 0 || (s = rec_begin(&r, &ss.model, ss.tok, &ss.cat, &set, hist, nh)) || (s = rec_run_all(&r, NULL, NULL))) {
+        if (nh < 0 || (s = rec_run_marginal(&r, &ss.model, ss.tok, &ss.cat, &set, hist, nh, traces))) {
             if (nh >= 0) rec_free(&r);
             if (s == SIDR_ERR_CANCELLED) break;
             rc = runtime_error("eval", nh < 0 ? SIDR_ERR_MISSING : s);
@@ -412,6 +441,7 @@ int cmd_eval(int argc, char **argv)
             o->has_trace = 1;
             o->reasoning = xstrdup(r.reasoning ? r.reasoning : "");
             grounding_measure(o->reasoning, &ss.ds, hist, nh, o->n_beams ? o->beams[0] : NULL, &o->g);
+            o->g.forced = r.n_ground_changed;
         }
         metrics_add(&m, o->rank, r.bs.n_hyps == 0, r.n_gen, o->seconds, o->has_trace ? &o->g : NULL);
         rec_free(&r);
@@ -524,7 +554,7 @@ int cmd_eval_merge(int argc, char **argv)
             num(d, "rows_in_split", &rows_in_split);
             num(d, "limit", &limit);
         } else {
-            static const char *keys[] = { "model", "data", "split", "mode", "beams", "max_reasoning", "limit" };
+            static const char *keys[] = { "model", "data", "split", "mode", "beams", "max_reasoning", "grounded", "traces", "temperature", "seed", "limit" };
             for (size_t k = 0; k < sizeof keys / sizeof *keys; k++)
                 if (!same_setting(first, d, keys[k])) {
                     sidr_fail(SIDR_ERR_FORMAT, "%s: field '%s' differs from %s's; shards must come from one evaluation",
@@ -558,7 +588,7 @@ int cmd_eval_merge(int argc, char **argv)
             }
             if (rc) break;
             const cJSON *beams = cJSON_GetObjectItemCaseSensitive(r, "beams");
-            metrics_grounding g = { 0, 0, 0, 0 };
+            metrics_grounding g = { 0, 0, 0, 0, 0 };
             double gm, gc, gh;
             int has_trace = !num(r, "sid_mentions", &gm) && !num(r, "catalogue_mentions", &gc) &&
                             !num(r, "history_mentions", &gh);
@@ -567,6 +597,8 @@ int cmd_eval_merge(int argc, char **argv)
                 g.catalogue = (int)gc;
                 g.history = (int)gh;
                 g.top1 = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r, "top1_mentioned"));
+                double gf;
+                if (!num(r, "forced_tokens", &gf)) g.forced = (int)gf;
             }
             metrics_add(&m, (int)rank, cJSON_GetArraySize(beams) == 0, (int)rt, sec, has_trace ? &g : NULL);
             if (n_ranked == cap_ranked)
@@ -588,7 +620,7 @@ int cmd_eval_merge(int argc, char **argv)
         if (!complete) fprintf(stderr, "sidr eval-merge: warning: the shards cover %ld of %.0f rows\n", m.rows, limit);
         if (out_path) {
             cJSON *root = cJSON_CreateObject();
-            static const char *keys[] = { "model", "data", "split", "mode", "beams", "max_reasoning", "rows_in_split", "limit" };
+            static const char *keys[] = { "model", "data", "split", "mode", "beams", "max_reasoning", "grounded", "traces", "temperature", "seed", "rows_in_split", "limit" };
             for (size_t k = 0; k < sizeof keys / sizeof *keys; k++) {
                 const cJSON *v = cJSON_GetObjectItemCaseSensitive(first, keys[k]);
                 if (v) cJSON_AddItemToObject(root, keys[k], cJSON_Duplicate(v, 1));

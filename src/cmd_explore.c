@@ -25,6 +25,7 @@ static const struct option opts[] = {
     { "no-think", no_argument, NULL, 'T' },
     { "beams", required_argument, NULL, 'b' },
     { "max-reasoning", required_argument, NULL, 'x' },
+    { "grounded", no_argument, NULL, 'g' },
     { "temperature", required_argument, NULL, 'p' },
     { "seed", required_argument, NULL, 's' },
     { "script", required_argument, NULL, 'S' },
@@ -47,7 +48,8 @@ static void help(void)
            "  --mono                   no colours (also NO_COLOR=1 in the environment)\n"
            "  --ascii                  ASCII lines and markers instead of Unicode\n"
            "  --user ID [--run]        open a user (and run the recommendation) at start\n"
-           "  --think / --no-think, --beams B, --max-reasoning N, --temperature T, --seed S\n"
+           "  --think / --no-think, --beams B, --max-reasoning N, --temperature T, --seed S,\n"
+           "  --grounded (SIDs in the reasoning decoded within the history's)\n"
            "                           decoding settings for runs (also :set inside)\n"
            "  --bench FILE             write key-to-redraw and engine-step latencies (JSON) on exit\n\n"
            "headless (screen tests):\n"
@@ -91,7 +93,7 @@ int cmd_explore(int argc, char **argv)
     ui_config cfg;
     ui_config_defaults(&cfg);
     rec_settings over;
-    int o_think = -1, o_beams = 0, o_max = 0, o_seed = -1;
+    int o_think = -1, o_ground = 0, o_beams = 0, o_max = 0, o_seed = -1;
     double o_temp = -1;
     long v;
     double d;
@@ -107,6 +109,7 @@ int cmd_explore(int argc, char **argv)
         case 'u': user = optarg; break;
         case 'r': run = 1; break;
         case 't': o_think = 1; break;
+        case 'g': o_ground = 1; break;
         case 'T': o_think = 0; break;
         case 'b': if (parse_int(optarg, 1, 256, &v)) return usage_error("explore", "--beams expects an integer in [1, 256]"); o_beams = (int)v; break;
         case 'x': if (parse_int(optarg, 1, 32768, &v)) return usage_error("explore", "--max-reasoning expects an integer in [1, 32768]"); o_max = (int)v; break;
@@ -143,6 +146,7 @@ int cmd_explore(int argc, char **argv)
         }
     }
     if (o_think >= 0) cfg.set.think = o_think;
+    if (o_ground) cfg.set.ground = 1;
     if (o_beams) cfg.set.beams = o_beams;
     if (o_max) cfg.set.max_reasoning = o_max;
     if (o_temp >= 0) cfg.set.temperature = (float)o_temp;

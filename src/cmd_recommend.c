@@ -19,6 +19,7 @@ static const struct option opts[] = {
     { "no-think", no_argument, NULL, 'n' },
     { "beams", required_argument, NULL, 'b' },
     { "max-reasoning", required_argument, NULL, 'M' },
+    { "grounded", no_argument, NULL, 'g' },
     { "json", no_argument, NULL, 'j' },
     { "drop", required_argument, NULL, 'D' },
     { "help", no_argument, NULL, 'h' },
@@ -31,6 +32,8 @@ static void help(void)
            "  --think / --no-think   reason before the SID (default) or answer directly\n"
            "  --beams B              beam width and list length (default 10)\n"
            "  --max-reasoning N      cap on reasoning tokens (default 1024)\n"
+           "  --grounded             every SID the reasoning names is decoded within the history's\n"
+           "                         SIDs (a trie of them); the default is free decoding\n"
            "  --json                 reasoning, beams, scores, items and timings as JSON\n"
            "  --drop N[,N...]        leave history items N out (1-based, as listed): a counterfactual\n"
            "                         history, as sidr explain's occlusion removes them\n"
@@ -93,6 +96,7 @@ int cmd_recommend(int argc, char **argv)
         case 't': set.think = 1; break;
         case 'n': set.think = 0; break;
         case 'j': json = 1; break;
+        case 'g': set.ground = 1; break;
         case 'D': drop = optarg; break;
         case 'b': if (parse_int(optarg, 1, 256, &v)) return usage_error("recommend", "--beams expects an integer in [1, 256]"); set.beams = (int)v; break;
         case 'M': if (parse_int(optarg, 1, 32768, &v)) return usage_error("recommend", "--max-reasoning expects an integer in [1, 32768]"); set.max_reasoning = (int)v; break;
@@ -167,7 +171,8 @@ int cmd_recommend(int argc, char **argv)
         fputs("},\"reasoning\":", stdout);
         if (r.reasoning) json_string(stdout, r.reasoning, strlen(r.reasoning));
         else fputs("null", stdout);
-        printf(",\"reasoning_tokens\":%d,\"beams\":[", r.n_gen);
+        printf(",\"reasoning_tokens\":%d,\"grounded\":%s,\"forced_tokens\":%d,\"beams\":[", r.n_gen,
+               set.ground ? "true" : "false", r.n_ground_changed);
         for (int i = 0; i < r.bs.n_hyps; i++) {
             char sid[512];
             rec_beam_sid(&r, i, sid, sizeof sid);

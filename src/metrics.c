@@ -34,6 +34,7 @@ void metrics_add(metrics *m, int rank, int invalid, int reasoning_tokens, double
         m->catalogue += g->catalogue;
         m->history += g->history;
         m->top1 += g->top1 != 0;
+        m->forced += g->forced;
     }
 }
 
@@ -52,6 +53,7 @@ void metrics_merge(metrics *into, const metrics *from)
     into->catalogue += from->catalogue;
     into->history += from->history;
     into->top1 += from->top1;
+    into->forced += from->forced;
 }
 
 double metrics_catalogue_share(const metrics *m)

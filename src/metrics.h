@@ -17,6 +17,7 @@ typedef struct {
     int catalogue;     /* ... that are a catalogue item's whole SID */
     int history;       /* ... that are the SID of an item of the user's history */
     int top1;          /* 1 when the final top-1 SID is among them */
+    int forced;        /* reasoning tokens that grounded decoding changed (eval --grounded) */
 } metrics_grounding;
 
 typedef struct {
@@ -27,6 +28,7 @@ typedef struct {
     double seconds;                              /* sum of per-row wall time */
     long trace_rows;                             /* rows with a reasoning trace */
     long mentions, catalogue, history, top1;     /* grounding sums over those rows */
+    long forced;                                 /* tokens grounded decoding changed, summed */
 } metrics;
 
 double metric_hr(int rank, int k);

@@ -16,6 +16,7 @@ void rec_settings_default(rec_settings *s)
     s->temperature = 0;
     s->top_p = 1;
     s->seed = 0;
+    s->ground = 0;
 }
 
 static void push_id(rec_run *r, int id)
@@ -24,13 +25,35 @@ static void push_id(rec_run *r, int id)
     r->ids[r->n_ids++] = id;
 }
 
+/* The trie of the history's SIDs that grounded reasoning decodes within. */
+static sidr_status ground_build(rec_run *r, const char *const *history, int n_history)
+{
+    const int depth = r->cat->depth;
+    int *ids = xmalloc((size_t)(n_history ? n_history : 1) * (size_t)depth * sizeof(int)), n = 0;
+    for (int i = 0; i < n_history; i++) {
+        int *t, k;
+        sidr_status s = sidr_tokenizer_encode(r->tok, history[i], strlen(history[i]), &t, &k);
+        if (s) { free(ids); return s; }
+        /* a history SID of the catalogue's shape: every token a SID token */
+        int ok = k == depth && sidr_trie_walk(&r->cat->trie, t, 1) >= 0;
+        if (ok) memcpy(ids + (size_t)n++ * (size_t)depth, t, (size_t)depth * sizeof(int));
+        free(t);
+    }
+    sidr_status s = n ? sidr_trie_build(&r->ground, ids, NULL, n, depth) : SIDR_OK;
+    free(ids);
+    return s;
+}
+
 sidr_status rec_begin(rec_run *r, sidr_model *m, const sidr_tokenizer *tok, const sidr_catalog *cat,
                       const rec_settings *set, const char *const *history, int n_history)
 {
     char *h = prompt_join_sids(history, n_history);
     char *prompt = set->think ? prompt_reasoning(h) : prompt_direct(h);
     free(h);
-    return rec_begin_prompt(r, m, tok, cat, set, prompt);
+    sidr_status s = rec_begin_prompt(r, m, tok, cat, set, prompt);
+    if (!s && set->think && set->ground) s = ground_build(r, history, n_history);
+    if (s) rec_free(r);
+    return s;
 }
 
 sidr_status rec_begin_prompt(rec_run *r, sidr_model *m, const sidr_tokenizer *tok, const sidr_catalog *cat,
@@ -81,6 +104,7 @@ void rec_free(rec_run *r)
     sidr_beam_free(&r->bs);
     sidr_sampler_free(&r->sampler);
     sidr_kv_free(&r->kv);
+    sidr_trie_free(&r->ground);
     sidr_state_free(r->state);
     free(r->logits);
     free(r->prompt);
@@ -210,6 +234,54 @@ static sidr_status bridge(rec_run *r)
     return s;
 }
 
+static int argmax(const float *x, int n)
+{
+    int best = 0;
+    for (int i = 1; i < n; i++)
+        if (x[i] > x[best]) best = i;
+    return best;
+}
+
+/* Grounded reasoning: when the trace starts a SID (its free choice begins a
+ * catalogue SID), the whole mention is chosen by a beam over the history's
+ * SIDs -- as wide as there are of them, so the best by joint probability --
+ * and its tokens are queued to be fed one by one. */
+static sidr_status ground_mention(rec_run *r)
+{
+    sidr_beam_config cfg = { r->ground.n_sids, -1, -1 };
+    sidr_beam_search bs;
+    sidr_status s = sidr_beam_begin(&bs, r->model, r->state, &r->kv, r->logits, &r->ground, &cfg);
+    if (!s) s = sidr_beam_run(&bs);
+    if (!s && bs.n_hyps > 0) {
+        r->n_queue = bs.hyps[0].n_tokens;
+        memcpy(r->queue, bs.hyps[0].tokens, (size_t)r->n_queue * sizeof(int));
+        r->i_queue = 0;
+    }
+    sidr_beam_free(&bs);
+    return s;
+}
+
+/* The next reasoning token: a queued mention token, else the sampler's
+ * (when it starts a SID under grounding, the mention beam's first). */
+static sidr_status next_reasoning_token(rec_run *r, int *next)
+{
+    const int V = r->model->cfg.vocab_size;
+    if (r->i_queue < r->n_queue) {
+        *next = r->queue[r->i_queue++];
+        /* greedy's own choice here, to count what grounding changed */
+        r->n_ground_changed += *next != argmax(r->logits, V);
+        return SIDR_OK;
+    }
+    *next = sidr_sampler_sample(&r->sampler, r->logits);
+    if (r->ground.n_sids == 0 || sidr_trie_child(&r->cat->trie, 0, *next) < 0) return SIDR_OK;
+    int free_choice = *next;
+    sidr_status s = ground_mention(r);
+    if (s || r->n_queue == 0) return s;
+    *next = r->queue[r->i_queue++];
+    r->n_ground_changed += *next != free_choice;
+    return SIDR_OK;
+}
+
 sidr_status rec_step(rec_run *r)
 {
     sidr_status s = SIDR_OK;
@@ -226,7 +298,8 @@ sidr_status rec_step(rec_run *r)
         return s;
     }
     case REC_REASONING: {
-        int next = sidr_sampler_sample(&r->sampler, r->logits);
+        int next;
+        if ((s = next_reasoning_token(r, &next))) return s;
         if (!(r->n_gen & (r->n_gen - 1))) r->gen = xrealloc(r->gen, (size_t)(r->n_gen ? r->n_gen * 2 : 1) * sizeof *r->gen);
         describe(r, next, &r->gen[r->n_gen++]);
         int stop = next == r->think_close_id || next == r->eos_id || r->n_gen >= r->set.max_reasoning;
@@ -280,4 +353,85 @@ int rec_rank(const rec_run *r, const char *target_sid)
         if (!strcmp(sid, target_sid)) return i;
     }
     return -1;
+}
+
+/* (leaf, probability) pairs of every trace's beam, merged by leaf. */
+typedef struct {
+    int node;
+    double p;
+    int tokens[SIDR_BEAM_MAX_TOKENS], n_tokens;
+} marginal_entry;
+
+static int by_node(const void *a, const void *b)
+{
+    const marginal_entry *x = a, *y = b;
+    return (x->node > y->node) - (x->node < y->node);
+}
+
+static int by_p_desc(const void *a, const void *b)
+{
+    const marginal_entry *x = a, *y = b;
+    if (x->p != y->p) return x->p < y->p ? 1 : -1;
+    return (x->node > y->node) - (x->node < y->node); /* a fixed order for ties */
+}
+
+static void add_hyps(marginal_entry **e, int *n, const sidr_beam_search *bs)
+{
+    *e = xrealloc(*e, (size_t)(*n + bs->n_hyps + 1) * sizeof **e);
+    for (int i = 0; i < bs->n_hyps; i++) {
+        marginal_entry *x = &(*e)[(*n)++];
+        x->node = bs->hyps[i].node;
+        x->p = exp((double)bs->hyps[i].score);
+        x->n_tokens = bs->hyps[i].n_tokens;
+        memcpy(x->tokens, bs->hyps[i].tokens, sizeof x->tokens);
+    }
+}
+
+sidr_status rec_run_marginal(rec_run *r, sidr_model *m, const sidr_tokenizer *tok, const sidr_catalog *cat,
+                             const rec_settings *set, const char *const *history, int n_history, int n_traces)
+{
+    if (n_traces < 1) return sidr_fail(SIDR_ERR_ARG, "the number of reasoning traces must be at least 1, got %d", n_traces);
+    if (n_traces > 1 && !(set->temperature > 0))
+        return sidr_fail(SIDR_ERR_ARG, "%d reasoning traces at temperature 0 would all be the same trace: sample them "
+                         "(temperature > 0) or use one", n_traces);
+    if (n_traces > 1 && !set->think) return sidr_fail(SIDR_ERR_ARG, "several reasoning traces need thinking mode");
+    sidr_status s = rec_begin(r, m, tok, cat, set, history, n_history);
+    if (!s) s = rec_run_all(r, NULL, NULL);
+    if (s || n_traces == 1) return s;
+    marginal_entry *e = NULL;
+    int n = 0;
+    add_hyps(&e, &n, &r->bs);
+    for (int i = 1; i < n_traces && !s; i++) {
+        rec_settings si = *set;
+        si.seed = set->seed + (uint64_t)i;
+        rec_run ri;
+        s = rec_begin(&ri, m, tok, cat, &si, history, n_history);
+        if (!s) s = rec_run_all(&ri, NULL, NULL);
+        if (!s) add_hyps(&e, &n, &ri.bs);
+        if (!s) r->t_reasoning += ri.t_prefill + ri.t_reasoning, r->t_beam += ri.t_beam;
+        rec_free(&ri);
+    }
+    if (!s) {
+        qsort(e, (size_t)n, sizeof *e, by_node);
+        int u = 0;
+        for (int i = 0; i < n; i++) {
+            if (u > 0 && e[u - 1].node == e[i].node) e[u - 1].p += e[i].p;
+            else e[u++] = e[i];
+        }
+        qsort(e, (size_t)u, sizeof *e, by_p_desc);
+        if (u > set->beams) u = set->beams;
+        r->bs.hyps = xrealloc(r->bs.hyps, (size_t)(u ? u : 1) * sizeof *r->bs.hyps);
+        for (int i = 0; i < u; i++) {
+            sidr_beam *h = &r->bs.hyps[i];
+            memset(h, 0, sizeof *h);
+            memcpy(h->tokens, e[i].tokens, sizeof h->tokens);
+            h->n_tokens = e[i].n_tokens;
+            h->node = e[i].node;
+            h->score = (float)log(e[i].p / n_traces);
+            h->order = i;
+        }
+        r->bs.n_hyps = u;
+    }
+    free(e);
+    return s;
 }

@@ -20,6 +20,9 @@ typedef struct {
     float temperature;      /* reasoning decoding; 0 = greedy, as the paper */
     float top_p;
     uint64_t seed;
+    int ground;             /* a SID the reasoning starts must be one of the history's
+                               (decoding constrained by a trie of the history, as the
+                               answer is by the catalogue's); 0 = free, as the paper */
 } rec_settings;
 
 void rec_settings_default(rec_settings *s);
@@ -57,6 +60,10 @@ typedef struct {
     sidr_beam_config bcfg;
     sidr_beam_search bs;
     int think_close_id, eos_id;
+    sidr_trie ground;               /* the history's SIDs (set.ground), else empty */
+    int queue[SIDR_BEAM_MAX_TOKENS]; /* a grounded mention's tokens, fed one per step */
+    int n_queue, i_queue;
+    int n_ground_changed;           /* reasoning tokens that differ from the free choice */
 
     double t_prefill, t_reasoning, t_beam;   /* seconds */
 } rec_run;
@@ -74,6 +81,16 @@ sidr_status rec_step(rec_run *r);
  * a non-zero return cancels). */
 sidr_status rec_run_all(rec_run *r, int (*on_token)(rec_run *r, void *ctx), void *ctx);
 void rec_free(rec_run *r);
+
+/* Recommendation marginalised over n_traces sampled reasoning traces (an
+ * estimate of P(SID | history) = E_trace P(SID | trace, history)): trace i
+ * uses seed set->seed + i, each ends in its own SID beam, and r (trace 0's
+ * run, whose reasoning it keeps) receives the merged list -- every SID any
+ * beam found, scored log((1/n) sum_i exp(score_i)), with a SID outside a
+ * trace's beam counting 0 there -- best first, at most set->beams long.
+ * n_traces 1 is rec_begin + rec_run_all; more need set->temperature > 0. */
+sidr_status rec_run_marginal(rec_run *r, sidr_model *m, const sidr_tokenizer *tok, const sidr_catalog *cat,
+                             const rec_settings *set, const char *const *history, int n_history, int n_traces);
 
 /* Rank of the target SID among the finished beams, or -1. */
 int rec_rank(const rec_run *r, const char *target_sid);

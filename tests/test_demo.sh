@@ -22,6 +22,41 @@ while read -r mode row want; do
   if [ "$got" = "$want" ]; then ok "$mode $row: the committed top-10"
   else nok "$mode $row: the committed top-10"; echo "# want: $want"; echo "# got:  $got"; fi
 done <"$DEMO/expected.txt"
+# Grounded reasoning: over the first rows, free traces name SIDs outside the
+# history and grounded ones only history SIDs; the JSON says how many tokens
+# the constraint changed.
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+flat() { tr -d ' \t\n' <"$1"; }
+E="$SIDR eval --model $M --data $D --think --max-reasoning 256 --limit 12"
+$E --json "$TMP/free.json" >/dev/null 2>&1
+$E --grounded --json "$TMP/g.json" >"$TMP/gout" 2>&1
+share() { flat "$1" | grep -o '"history_share":[0-9.e+-]*' | head -1 | sed 's/.*://'; }
+free_share=$(share "$TMP/free.json") g_share=$(share "$TMP/g.json")
+forced=$(flat "$TMP/g.json" | grep -o '"forced_tokens":[0-9]*' | sed 's/.*://' | awk '{s+=$1} END{print s+0}')
+if awk -v f="$free_share" -v g="$g_share" 'BEGIN{exit !(f < 1 && g == 1)}' && [ "$forced" -gt 0 ] &&
+   flat "$TMP/g.json" | grep -q '"grounded":true'; then
+  ok "grounded traces cite history SIDs only (history share $free_share free, $g_share grounded; $forced tokens changed)"
+else nok "grounded traces cite history SIDs only (history share $free_share free, $g_share grounded; $forced tokens changed)"; fi
+# Several sampled traces, marginalised: deterministic for a seed, and one
+# trace at temperature 0 is the greedy evaluation.
+$E --traces 3 --temperature 1 --seed 5 --json "$TMP/t3a.json" >/dev/null 2>&1
+$E --traces 3 --temperature 1 --seed 5 --json "$TMP/t3b.json" >/dev/null 2>&1
+$E --traces 1 --json "$TMP/t1.json" >/dev/null 2>&1
+ranks() { flat "$1" | grep -o '"rank":-*[0-9]*' | tr '\n' ' '; }
+if [ -n "$(ranks "$TMP/t3a.json")" ] && [ "$(ranks "$TMP/t3a.json")" = "$(ranks "$TMP/t3b.json")" ] &&
+   [ "$(ranks "$TMP/t1.json")" = "$(ranks "$TMP/free.json")" ] && flat "$TMP/t3a.json" | grep -q '"traces":3'; then
+  ok "eval --traces 3: the same ranks for the same seed; --traces 1 is the greedy run"
+else nok "eval --traces 3: the same ranks for the same seed; --traces 1 is the greedy run"; fi
+# the merged list holds each SID once, best first
+beams_ok=0
+for list in $(flat "$TMP/t3a.json" | grep -o '"beams":\[[^]]*\]' | sed 's/"beams":\[//; s/\]$//'); do
+  k=$(echo "$list" | tr ',' '\n' | wc -l) u=$(echo "$list" | tr ',' '\n' | sort -u | wc -l)
+  [ "$k" = "$u" ] || beams_ok=$((beams_ok + 1))
+done
+[ "$beams_ok" = 0 ] && ok "a marginalised list names each SID once" || nok "a marginalised list names each SID once ($beams_ok repeats)"
+$E --traces 3 >/dev/null 2>"$TMP/err"
+[ $? = 2 ] && grep -q "temperature" "$TMP/err" && ok "--traces 3 at temperature 0 is a usage error" || nok "--traces 3 at temperature 0 is a usage error"
 out=$("$SIDR" </dev/null 2>&1)
 echo "$out" | grep -q "usage: sidr" && ok "sidr without a terminal prints the usage" || nok "sidr without a terminal prints the usage"
 echo "1..$n"

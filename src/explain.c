@@ -120,11 +120,12 @@ static sidr_status grad_x_input(explain_result *ex, session *ss, const int *seq,
     return s;
 }
 
-sidr_status explain_run(explain_result *ex, session *ss, const rec_settings *set, const char *const *hist, int n_hist,
-                        const char *target_sid, int methods,
-                        int (*on_progress)(int done, int total, void *ctx), void *ctx)
+sidr_status explain_begin(explain_result *ex, session *ss, const rec_settings *set, const char *const *hist, int n_hist,
+                          const char *target_sid, int methods)
 {
     memset(ex, 0, sizeof *ex);
+    ex->ss = ss;
+    ex->set = *set;
     sidr_model *m = &ss->model;
     if (n_hist < 1 || n_hist > SIDR_MAX_HISTORY) return sidr_fail(SIDR_ERR_ARG, "explain: the history has %d items", n_hist);
     ex->methods = methods;
@@ -205,35 +206,56 @@ sidr_status explain_run(explain_result *ex, session *ss, const rec_settings *set
     if (!s && (methods & EXPLAIN_GRAD)) s = grad_x_input(ex, ss, seq, n_seq);
     free(seq);
     if (s || !(methods & EXPLAIN_OCCLUSION)) return s;
-
     ex->occl_delta = xcalloc((size_t)n_hist, sizeof(double));
     ex->occl_rank = xmalloc((size_t)n_hist * sizeof(int));
+    for (int i = 0; i < n_hist; i++) ex->occl_rank[i] = -1, ex->occl_delta[i] = NAN;
+    return s;
+}
+
+int explain_pending(const explain_result *ex)
+{
+    return (ex->methods & EXPLAIN_OCCLUSION) && ex->occl_delta ? ex->n_hist - ex->occl_done : 0;
+}
+
+sidr_status explain_step(explain_result *ex)
+{
+    if (!explain_pending(ex)) return SIDR_OK;
+    session *ss = ex->ss;
+    sidr_model *m = &ss->model;
+    const int i = ex->occl_done, n_hist = ex->n_hist;
+    const char *h2[SIDR_MAX_HISTORY];
+    int n2 = 0;
+    for (int j = 0; j < n_hist; j++)
+        if (j != i) h2[n2++] = ex->hist[j];
+    if (n2 == 0) { /* nothing left to recommend from: the SID's score after an empty history is not defined */
+        ex->occl_done++;
+        return SIDR_OK;
+    }
     char top_sid[512];
-    rec_beam_sid(r, 0, top_sid, sizeof top_sid);
-    for (int i = 0; i < n_hist && !s; i++) {
-        const char *h2[SIDR_MAX_HISTORY];
-        int n2 = 0;
-        for (int j = 0; j < n_hist; j++)
-            if (j != i) h2[n2++] = hist[j];
-        ex->occl_rank[i] = -1;
-        if (n2 == 0) {   /* nothing left to recommend from: the SID's score after an empty history is not defined */
-            ex->occl_delta[i] = NAN;
-            ex->occl_done = i + 1;
-            continue;
-        }
-        rec_run r2;
-        s = rec_begin(&r2, m, ss->tok, &ss->cat, set, h2, n2);
-        if (!s) s = rec_run_all(&r2, NULL, NULL);
-        double lp = 0;
-        if (!s) s = explain_score(m, r2.ids, r2.n_ids, ex->top_tokens, nt, &lp, NULL);
-        if (!s) {
-            ex->occl_rank[i] = rec_rank(&r2, top_sid);
-            ex->occl_delta[i] = lp - ex->top_logprob;
-            ex->occl_done = i + 1;
-        }
-        rec_free(&r2);
-        if (!s && on_progress && on_progress(i + 1, n_hist, ctx))
-            s = sidr_fail(SIDR_ERR_CANCELLED, "explain: occlusion cancelled after %d of %d items", i + 1, n_hist);
+    rec_beam_sid(&ex->run, 0, top_sid, sizeof top_sid);
+    rec_run r2;
+    sidr_status s = rec_begin(&r2, m, ss->tok, &ss->cat, &ex->set, h2, n2);
+    if (!s) s = rec_run_all(&r2, NULL, NULL);
+    double lp = 0;
+    if (!s) s = explain_score(m, r2.ids, r2.n_ids, ex->top_tokens, ex->n_top_tokens, &lp, NULL);
+    if (!s) {
+        ex->occl_rank[i] = rec_rank(&r2, top_sid);
+        ex->occl_delta[i] = lp - ex->top_logprob;
+        ex->occl_done++;
+    }
+    rec_free(&r2);
+    return s;
+}
+
+sidr_status explain_run(explain_result *ex, session *ss, const rec_settings *set, const char *const *hist, int n_hist,
+                        const char *target_sid, int methods,
+                        int (*on_progress)(int done, int total, void *ctx), void *ctx)
+{
+    sidr_status s = explain_begin(ex, ss, set, hist, n_hist, target_sid, methods);
+    while (!s && explain_pending(ex)) {
+        s = explain_step(ex);
+        if (!s && on_progress && on_progress(ex->occl_done, n_hist, ctx))
+            s = sidr_fail(SIDR_ERR_CANCELLED, "explain: occlusion cancelled after %d of %d items", ex->occl_done, n_hist);
     }
     return s;
 }

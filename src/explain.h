@@ -29,6 +29,8 @@ typedef struct {
 } explain_lens_row;
 
 typedef struct {
+    session *ss;                          /* borrowed, for the occlusion steps */
+    rec_settings set;
     int methods;
     int n_hist, n_layers, depth;
     const char *hist[SIDR_MAX_HISTORY];   /* the row's history SIDs (borrowed) */
@@ -51,6 +53,15 @@ typedef struct {
      * prefix so far, the target's token (target[l].token -1 otherwise) */
     explain_lens_row chosen[8], target[8];
 } explain_result;
+
+/* Runs the recommendation and every method but occlusion, whose runs
+ * explain_step then does one item at a time (a UI draws between them). */
+sidr_status explain_begin(explain_result *ex, session *ss, const rec_settings *set, const char *const *hist, int n_hist,
+                          const char *target_sid, int methods);
+/* Occlusion runs still to do (0 when done or not asked for). */
+int explain_pending(const explain_result *ex);
+/* One occlusion run: the next history item removed. */
+sidr_status explain_step(explain_result *ex);
 
 /* Runs the methods for one row's history (target_sid may be NULL).
  * on_progress (may be NULL) after each occlusion run: a non-zero return

@@ -240,6 +240,7 @@ static void release_run(app *a)
 {
     if (a->run_live) rec_free(&a->run);
     a->run_live = 0;
+    why_release(a);
 }
 
 /* Panes on screen in the current layout: Alignment takes the place of
@@ -443,6 +444,7 @@ int app_tick(app *a)
         return 1;
     }
     if (cb_busy(a) == 1) return cb_work(a);
+    if (why_busy(a)) return why_work(a);
     if (al_busy(a)) return al_work(a);
     return cb_work(a);
 }
@@ -799,6 +801,7 @@ static void do_action(app *a, ui_action act)
         break;
     case A_CANCEL:
         if (a->rstate == RUN_ACTIVE) app_cancel_run(a, "cancelled");
+        else if (why_busy(a)) why_cancel(a, "cancelled");
         else if (a->al.s_state == AL_RUNNING) al_cancel_sample(a, "cancelled");
         else if (a->zoom) a->zoom = 0;
         else {
@@ -818,6 +821,7 @@ static void do_action(app *a, ui_action act)
         run_step(a);
         if (a->rstate == RUN_ACTIVE) app_msg(a, "paused after one step: s steps again, p resumes");
         break;
+    case A_WHY: why_start(a); break;
     case A_THINK:
         a->set.think = !a->set.think;
         app_msg(a, "thinking %s for the next run", a->set.think ? "on" : "off");

@@ -11,6 +11,7 @@
 
 #include "ui_config.h"
 #include "align_report.h"
+#include "explain.h"
 #include "keys.h"
 #include "recommend.h"
 #include "screen.h"
@@ -24,6 +25,7 @@
 typedef enum { PANE_USERS, PANE_HISTORY, PANE_REASONING, PANE_BEAM, PANE_CODEBOOK, PANE_ALIGN, PANE_COUNT } pane_id;
 
 typedef enum { RUN_NONE, RUN_ACTIVE, RUN_DONE, RUN_CANCELLED, RUN_FAILED } run_state;
+typedef enum { WHY_NONE, WHY_RUNNING, WHY_DONE, WHY_FAILED } why_state;
 
 /* One user of the Users pane and the row a run uses for them. */
 typedef struct {
@@ -161,6 +163,11 @@ typedef struct app {
     double run_t0, run_t1;  /* wall time of the run */
     long steps;
 
+    /* why the run recommended what it did (ui/why.c) */
+    explain_result why;
+    why_state why_state;
+    int why_user, why_split, why_row;
+
     /* Codebook */
     cb_sel sel;
     cb_sel back[32];
@@ -252,6 +259,14 @@ int al_work(app *a);                    /* one item; 1 if any done */
 void al_settle(app *a);                 /* finishes the chosen item (not the sample) */
 void al_start_sample(app *a);
 void al_cancel_sample(app *a, const char *why);
+/* Why (ui/why.c): sidr explain's methods for the finished run. */
+void why_start(app *a);                 /* attention, grad, lens now; occlusion queued */
+int why_busy(const app *a);             /* 1: occlusion runs pending */
+int why_work(app *a);                   /* one occlusion run; 1 if any done */
+void why_cancel(app *a, const char *reason);
+void why_release(app *a);
+int why_for_row(const app *a);          /* 1: an explanation of the current row is held */
+
 /* Focuses a pane (the layout follows: Alignment or Reasoning/Beam/Codebook). */
 void app_focus(app *a, int pane);
 /* The item under the cursor of a pane, -1. */

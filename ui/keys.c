@@ -37,6 +37,7 @@ const key_row key_table[] = {
     { SC_GLOBAL, A_PAUSE, "pause", "p", "Pause / resume the run" },
     { SC_GLOBAL, A_STEP, "step", "s", "Pause and do one engine step (a token, a beam level)" },
     { SC_GLOBAL, A_THINK, "toggle-think", "t", "Thinking mode on/off for the next run" },
+    { SC_GLOBAL, A_WHY, "why", "w", "Why: attention, occlusion and gradient x input per history item, beside History" },
     { SC_GLOBAL, A_CODEBOOK, "codebook", "c", "Codebook of the selected SID token" },
     { SC_GLOBAL, A_BACK, "back", "Backspace", "Back to the previous codebook token" },
     { SC_GLOBAL, A_REDRAW, "redraw", "C-l", "Redraw the screen" },

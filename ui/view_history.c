@@ -1,9 +1,13 @@
 /* History: the current user's items in order (position, SID tokens coloured
- * by level, title, brand), the target at the end; after a run, how much the
- * decision leaned on each item.  The engine exposes no attention weights, so
- * the pane shows an honest proxy and says so: how often the reasoning trace
- * names the item's SID ("trace": full mentions, +partial prefix mentions),
- * and how many leading levels it shares with the top beam ("#1"). */
+ * by level, title, brand), the target at the end; after a run, how many
+ * leading levels each item shares with the top beam ("#1"), and once `w`
+ * has explained the run, how much the decision leaned on each item, by
+ * three methods labelled in the header: "attn" (attention mass from the
+ * decision positions, a bar scaled to the largest), "occl" (the change in
+ * the top SID's log-probability when the item is removed) and "grad"
+ * (gradient x input, summed over the item's SID tokens, divided by the
+ * largest magnitude over the history). */
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -41,19 +45,29 @@ static int has_run(app *a)
     return a->rstate != RUN_NONE && a->run_user == a->cur_user && a->run_split == a->cur_split && a->run_row == a->cur_row;
 }
 
-/* Trace mentions of an item's SID: full and partial (a proper prefix from <a_>). */
-static void mentions_of(app *a, const sidr_item *it, int *full, int *part)
+/* A horizontal bar of frac (0..1) in w cells: eighth blocks, or '#' in ASCII. */
+static void bar(char *buf, size_t cap, double frac, int w, int ascii)
 {
-    *full = *part = 0;
-    for (int m = 0; m < a->n_mentions; m++) {
-        const mention *x = &a->mentions[m];
-        if (x->from_level != 0 || x->n_tok > it->n_levels) continue;
-        int same = 1;
-        for (int l = 0; l < x->n_tok && same; l++) same = x->codes[l] == it->code[l];
-        if (!same) continue;
-        if (x->n_tok == it->n_levels) (*full)++;
-        else if (x->n_tok >= 2) (*part)++;
-    }
+    static const char *const eighths[] = { "", "\xE2\x96\x8F", "\xE2\x96\x8E", "\xE2\x96\x8D", "\xE2\x96\x8C",
+                                           "\xE2\x96\x8B", "\xE2\x96\x8A", "\xE2\x96\x89" };
+    size_t n = 0;
+    buf[0] = 0;
+    if (!(frac > 0)) return;
+    if (frac > 1) frac = 1;
+    int units = (int)lround(frac * w * (ascii ? 1 : 8));
+    if (units == 0) units = 1; /* a non-zero share is never drawn as nothing */
+    int full = ascii ? units : units / 8, part = ascii ? 0 : units % 8;
+    for (int i = 0; i < full && n + 4 < cap; i++) n += (size_t)snprintf(buf + n, cap - n, "%s", ascii ? "#" : "\xE2\x96\x88");
+    if (part && n + 4 < cap) snprintf(buf + n, cap - n, "%s", eighths[part]);
+}
+
+/* The largest attention share over the history (bars are scaled to it). */
+static double attention_max(app *a)
+{
+    double mx = 0;
+    for (int i = 0; i < a->why.n_hist; i++)
+        if (a->why.attention && a->why.attention[i] > mx) mx = a->why.attention[i];
+    return mx;
 }
 
 static int shared_with_top(app *a, const sidr_item *it)
@@ -79,8 +93,9 @@ static void line(app *a, view *v, int i, int width, tline *t)
     }
     int sidw = a->sid_width;
     int brand_w = width >= 90 ? 18 : width >= 70 ? 12 : 0;
-    int run = has_run(a) && a->run.set.think;
-    int proxy_w = run ? 6 : 0, top_w = has_run(a) && a->rstate == RUN_DONE ? 4 : 0;
+    int why = why_for_row(a) && a->why_state != WHY_FAILED;
+    int attn_w = why ? 6 : 0, occl_w = why ? 6 : 0, grad_w = why && width >= 90 ? 6 : 0;
+    int top_w = has_run(a) && a->rstate == RUN_DONE ? 4 : 0;
     if (i == 0) {
         t->selectable = 0;
         tline_add(t, ST_HEADER, 3, SPAN_RIGHT, "%s", "#");
@@ -88,7 +103,9 @@ static void line(app *a, view *v, int i, int width, tline *t)
         tline_add(t, ST_HEADER, sidw + 1, 0, "%s", "SID");
         tline_add(t, ST_HEADER, -1, 0, "%s", "title");
         if (brand_w) tline_add(t, ST_HEADER, brand_w, 0, " %s", "brand");
-        if (proxy_w) tline_add(t, ST_HEADER, proxy_w, SPAN_RIGHT, "%s", "trace");
+        if (attn_w) tline_add(t, ST_HEADER, attn_w, 0, " %s", "attn");
+        if (occl_w) tline_add(t, ST_HEADER, occl_w, SPAN_RIGHT, "%s", "occl");
+        if (grad_w) tline_add(t, ST_HEADER, grad_w, SPAN_RIGHT, "%s", "grad");
         if (top_w) tline_add(t, ST_HEADER, top_w, SPAN_RIGHT, "%s", "#1");
         return;
     }
@@ -114,12 +131,28 @@ static void line(app *a, view *v, int i, int width, tline *t)
     } else tline_add(t, ST_DIM, sidw + 1, 0, "%s", "(no SID)");
     tline_add(t, target ? ST_TARGET : ST_NORMAL, -1, 0, "%s", it->title[0] ? it->title : it->id);
     if (brand_w) tline_add(t, ST_DIM, brand_w, SPAN_ELLIPSIS, " %s", it->brand ? it->brand : "");
-    if (proxy_w) {
-        int full, part;
-        mentions_of(a, it, &full, &part);
-        if (!full && !part) tline_add(t, ST_DIM, proxy_w, SPAN_RIGHT, "%s", a->scr.ascii ? "." : "\xC2\xB7");
-        else if (part) tline_add(t, ST_BAR, proxy_w, SPAN_RIGHT, "%d+%d", full, part);
-        else tline_add(t, ST_BAR, proxy_w, SPAN_RIGHT, "%d", full);
+    int h = i - 1; /* the history index; the target line has no attribution */
+    const explain_result *ex = &a->why;
+    if (attn_w) {
+        char b[64];
+        double mx = attention_max(a);
+        bar(b, sizeof b, !target && ex->attention && mx > 0 ? ex->attention[h] / mx : 0, attn_w - 1, a->scr.ascii);
+        tline_add(t, ST_BAR, attn_w, 0, " %s", b);
+    }
+    if (occl_w) {
+        if (target || !ex->occl_delta || h >= ex->occl_done) tline_add(t, ST_DIM, occl_w, SPAN_RIGHT, "%s", target ? "" : "..");
+        else if (!isfinite(ex->occl_delta[h])) tline_add(t, ST_DIM, occl_w, SPAN_RIGHT, "%s", "-");
+        else tline_add(t, ex->occl_delta[h] < -0.5 ? ST_BAR : ST_NORMAL, occl_w, SPAN_RIGHT, "%+.2f", ex->occl_delta[h]);
+    }
+    if (grad_w) {
+        if (target || !ex->grad_x_input) tline_add(t, ST_DIM, grad_w, SPAN_RIGHT, "%s", "");
+        else {
+            /* relative to the largest magnitude over the history: its scale
+             * depends on the model, its ordering and sign do not */
+            double mx = 0;
+            for (int j = 0; j < ex->n_hist; j++) mx = fabs(ex->grad_x_input[j]) > mx ? fabs(ex->grad_x_input[j]) : mx;
+            tline_add(t, ST_NORMAL, grad_w, SPAN_RIGHT, "%+.2f", mx > 0 ? ex->grad_x_input[h] / mx : 0);
+        }
     }
     if (top_w) {
         int k = it->sid ? shared_with_top(a, it) : 0;
@@ -161,8 +194,13 @@ static void title(app *a, view *v, char *buf, size_t cap)
     if (!row) { buf[0] = 0; return; }
     int n = snprintf(buf, cap, "%s %s:%d %d item%s", a->ss.ds.users[a->cur_user].id, sidr_split_name((sidr_split_id)a->cur_split),
                      a->cur_row, n_items(a), n_items(a) == 1 ? "" : "s");
-    if (has_run(a) && a->run.set.think && n > 0 && (size_t)n < cap)
-        snprintf(buf + n, cap - n, "  trace = SID mentions in the reasoning (a proxy, not attention)");
+    if (n <= 0 || (size_t)n >= cap) return;
+    if (why_for_row(a) && a->why_state == WHY_RUNNING)
+        snprintf(buf + n, cap - n, "  explaining: occlusion %d/%d", a->why.occl_done, a->why.n_hist);
+    else if (why_for_row(a) && a->why_state == WHY_DONE)
+        snprintf(buf + n, cap - n, "  attn: attention; occl: d log p(#1) without it; grad: grad x input / max");
+    else if (has_run(a) && a->rstate == RUN_DONE)
+        snprintf(buf + n, cap - n, "  w: why (attention, occlusion, gradient)");
 }
 
 static void click(app *a, view *v, int row, int col)

@@ -435,9 +435,22 @@ static void run_step(app *a)
     if (a->run.phase == REC_DONE) finish_run(a);
 }
 
+/* Pacing is for an audience watching a terminal: it spaces the reasoning
+ * tokens and beam levels (not the prefill); headless runs (scripts, screen
+ * tests) step as before. */
+int app_pace_wait_ms(const app *a)
+{
+    if (!a->pace || a->headless || a->rstate != RUN_ACTIVE || a->paused) return 0;
+    if (a->run.phase != REC_REASONING && a->run.phase != REC_BEAM) return 0;
+    double due = a->paced_at + 1.0 / a->pace, now = now_seconds();
+    return due > now ? (int)((due - now) * 1e3) + 1 : 0;
+}
+
 int app_tick(app *a)
 {
     if (a->rstate == RUN_ACTIVE && !a->paused) {
+        if (app_pace_wait_ms(a) > 0) return 0;
+        if (a->pace) a->paced_at = now_seconds();
         run_step(a);
         /* codebook work interleaves with the engine, a small chunk per step */
         if (cb_busy(a) == 1) cb_work(a);

@@ -147,6 +147,8 @@ typedef struct app {
     int run_live;           /* run holds engine state */
     run_state rstate;
     int paused;
+    int pace;               /* reasoning tokens and beam levels per second on a terminal; 0: as fast as it goes */
+    double paced_at;        /* when the last paced step ran */
     int run_user, run_split, run_row;
     char run_error[512];
     int rank;               /* hit rank (0-based), -1 miss, -2 unknown */
@@ -259,6 +261,9 @@ int al_work(app *a);                    /* one item; 1 if any done */
 void al_settle(app *a);                 /* finishes the chosen item (not the sample) */
 void al_start_sample(app *a);
 void al_cancel_sample(app *a, const char *why);
+/* Milliseconds until the run's next step is due under :set pace (0: now). */
+int app_pace_wait_ms(const app *a);
+
 /* Why (ui/why.c): sidr explain's methods for the finished run. */
 void why_start(app *a);                 /* attention, grad, lens now; occlusion queued */
 int why_busy(const app *a);             /* 1: occlusion runs pending */

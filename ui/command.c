@@ -98,6 +98,11 @@ static void set_key(app *a, const char *key, const char *val)
         if (parse_long(val, 1, 32768, &n)) { app_err(a, ":maxtok expects an integer in [1, 32768], got '%s'", val); return; }
         a->set.max_reasoning = (int)n;
         app_msg(a, "at most %d reasoning tokens%s", a->set.max_reasoning, next_note(a));
+    } else if (!strcmp(key, "pace")) {
+        if (!strcmp(val, "off")) n = 0;
+        else if (parse_long(val, 0, 1000, &n)) { app_err(a, ":set pace expects tokens per second in [0, 1000] or off, got '%s'", val); return; }
+        a->pace = (int)n;
+        app_msg(a, n ? "pace %ld tokens per second: reasoning and beam levels replay at a watchable speed" : "pace off: as fast as the engine goes", n);
     } else if (!strcmp(key, "top_p") || !strcmp(key, "topp")) {
         if (parse_dbl(val, 0.01, 1, &d)) { app_err(a, ":set top_p expects a number in [0.01, 1], got '%s'", val); return; }
         a->set.top_p = (float)d;
@@ -113,15 +118,18 @@ static void set_key(app *a, const char *key, const char *val)
         a->dirty = 2;
         app_msg(a, "ASCII drawing %s", b ? "on" : "off");
     } else
-        app_err(a, "unknown setting '%s' (beams, think, temp, seed, maxtok, top_p, color, ascii)", key);
+        app_err(a, "unknown setting '%s' (beams, think, temp, seed, maxtok, top_p, pace, color, ascii)", key);
 }
 
 static void c_set(app *a, const char *arg)
 {
     if (!*arg) {
-        app_msg(a, "think %s  beams %d  temp %g  top_p %g  seed %llu  maxtok %d  color %s  ascii %s", a->set.think ? "on" : "off",
-                a->set.beams, a->set.temperature, a->set.top_p, (unsigned long long)a->set.seed, a->set.max_reasoning,
-                a->color ? "on" : "off", a->scr.ascii ? "on" : "off");
+        char pace[16];
+        snprintf(pace, sizeof pace, a->pace ? "%d/s" : "off", a->pace);
+        app_msg(a, "think %s  beams %d  temp %g  top_p %g  seed %llu  maxtok %d  pace %s  color %s  ascii %s",
+                a->set.think ? "on" : "off", a->set.beams, a->set.temperature, a->set.top_p,
+                (unsigned long long)a->set.seed, a->set.max_reasoning, pace, a->color ? "on" : "off",
+                a->scr.ascii ? "on" : "off");
         return;
     }
     char key[64], val[256];
@@ -225,7 +233,7 @@ const ui_command_info ui_commands[] = {
     { "temp", "T", "reasoning temperature (0 = greedy, as the paper)" },
     { "seed", "S", "sampling seed" },
     { "maxtok", "N", "cap on reasoning tokens" },
-    { "set", "[KEY VALUE]", "show or change settings: beams think temp seed maxtok top_p color ascii" },
+    { "set", "[KEY VALUE]", "show or change settings: beams think temp seed maxtok top_p pace color ascii" },
     { "export", "FILE", "write the session as FILE.json and FILE.md" },
     { "load-eval", "FILE", "mark users hit/miss from 'sidr eval --json FILE'" },
     { "split", "all|test|valid|train", "which split's users to list" },

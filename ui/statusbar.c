@@ -74,6 +74,7 @@ void status_draw(app *a, int y)
     char set[128], run[96];
     settings_text(eff, wide, set, sizeof set);
     if (active && !same_settings(&a->run.set, &a->set)) strncat(set, " *", sizeof set - strlen(set) - 1);
+    if (a->pace) snprintf(set + strlen(set), sizeof set - strlen(set), wide ? "  pace %d/s" : " P%d", a->pace);
     run_text(a, run, sizeof run, 1);
     int dw = (int)strlen(a->data_label) + 2;
     if (dw > W / 5) dw = W / 5;

@@ -198,7 +198,8 @@ int ui_run_terminal(app *a, const char *bench)
                 last_draw = t;
             }
         }
-        timeout(busy || bg ? 0 : a->dirty || cbw == 2 ? 30 : -1);
+        int pace_ms = busy ? app_pace_wait_ms(a) : 0;
+        timeout(pace_ms ? pace_ms : busy || bg ? 0 : a->dirty || cbw == 2 ? 30 : -1);
         wint_t ch;
         int r = get_wch(&ch);
         if (r == ERR) {

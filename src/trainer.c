@@ -1,5 +1,6 @@
 #define _POSIX_C_SOURCE 200809L
 #include "trainer.h"
+#include "session.h"
 
 #include <cjson/cJSON.h>
 #include <dirent.h>
@@ -181,6 +182,9 @@ sidr_status trainer_open(trainer *t, const train_opts *o)
     dopt.category = o->category;
     sidr_status s = sidr_dataset_load(&t->ds, o->data_dir, &dopt);
     if (s) return s;
+    /* what the loader skipped or doubted (bad rows, shared SIDs), as the
+     * other commands say it: training on silently dropped rows misleads */
+    session_print_warnings(&t->ds, "train");
     if (t->ds.sid_levels <= 0 || t->ds.n_items_with_sid == 0) {
         s = sidr_fail(SIDR_ERR_MISSING, "%s: the dataset's items have no SIDs (run 'sidr sids build' first)", o->data_dir);
         goto fail;

@@ -64,6 +64,11 @@ check "--shard I/N needs I < N" '[ $? = 2 ]'
 "$SIDR" eval --model "$TMP/m" --data "$DATA" --split train >/dev/null 2>"$TMP/err"
 check "eval on an absent split says so" '[ $? = 1 ] && grep -q "train" "$TMP/err"'
 
+# training says what the loader doubted, as the other commands do (the
+# fixture has one SID shared by two items)
+"$SIDR" train align --model "$TMP/m" --data "$DATA" --out "$TMP/tr" --max-steps 1 --quiet >/dev/null 2>"$TMP/err"
+check "train prints the dataset's warnings" 'grep -q "^sidr train: warning: 1 SIDs are shared by more than one item" "$TMP/err"'
+
 # grounding and intervals
 "$SIDR" eval --model "$TMP/m" --data "$DATA" --think --max-reasoning 24 --json "$TMP/think.json" >"$TMP/tout" 2>"$TMP/err"
 check "eval --think reports grounding per row and averaged" \

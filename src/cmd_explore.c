@@ -26,6 +26,8 @@ static const struct option opts[] = {
     { "beams", required_argument, NULL, 'b' },
     { "max-reasoning", required_argument, NULL, 'x' },
     { "grounded", no_argument, NULL, 'g' },
+    { "tour", no_argument, NULL, 'o' },
+    { "pace", required_argument, NULL, 'P' },
     { "temperature", required_argument, NULL, 'p' },
     { "seed", required_argument, NULL, 's' },
     { "script", required_argument, NULL, 'S' },
@@ -50,6 +52,8 @@ static void help(void)
            "  --user ID [--run]        open a user (and run the recommendation) at start\n"
            "  --think / --no-think, --beams B, --max-reasoning N, --temperature T, --seed S,\n"
            "  --grounded (SIDs in the reasoning decoded within the history's)\n"
+           "  --tour [--pace N]        play a tour of test rows for an audience; any key takes over\n"
+           "  --pace N                 reasoning tokens and beam levels per second (default: as fast as it goes)\n"
            "                           decoding settings for runs (also :set inside)\n"
            "  --bench FILE             write key-to-redraw and engine-step latencies (JSON) on exit\n\n"
            "headless (screen tests):\n"
@@ -65,6 +69,7 @@ static void help(void)
            "  tick [N]            N rounds of idle work (one engine step each while running, else one\n"
            "                      item of the Alignment pane)\n"
            "  wait-align [N]      idle work until the Alignment sample is measured (at most N items)\n"
+           "  wait-msg \"TEXT\"     idle work until the message line contains TEXT (a tour caption)\n"
            "  resize WxH          a terminal resize;  click ROW COL;  wheel up|down ROW COL\n"
            "  dump NAME           the screen to DIR/NAME.txt (+ NAME.attr);  expect TEXT / expect-not TEXT\n"
            "Engine steps happen only in wait-run, wait-align and tick, and timings are hidden: the same script gives\n"
@@ -93,6 +98,7 @@ int cmd_explore(int argc, char **argv)
     ui_config cfg;
     ui_config_defaults(&cfg);
     rec_settings over;
+    int tour = 0, o_pace = 0;
     int o_think = -1, o_ground = 0, o_beams = 0, o_max = 0, o_seed = -1;
     double o_temp = -1;
     long v;
@@ -110,6 +116,8 @@ int cmd_explore(int argc, char **argv)
         case 'r': run = 1; break;
         case 't': o_think = 1; break;
         case 'g': o_ground = 1; break;
+        case 'o': tour = 1; break;
+        case 'P': if (parse_int(optarg, 1, 1000, &v)) return usage_error("explore", "--pace expects tokens per second in [1, 1000]"); o_pace = (int)v; break;
         case 'T': o_think = 0; break;
         case 'b': if (parse_int(optarg, 1, 256, &v)) return usage_error("explore", "--beams expects an integer in [1, 256]"); o_beams = (int)v; break;
         case 'x': if (parse_int(optarg, 1, 32768, &v)) return usage_error("explore", "--max-reasoning expects an integer in [1, 32768]"); o_max = (int)v; break;
@@ -195,6 +203,8 @@ int cmd_explore(int argc, char **argv)
         return EXIT_RUNTIME;
     }
     a->color = color;
+    a->pace = o_pace;
+    if (tour) tour_start(a);
     int rc = EXIT_OK;
     if (user) {
         if ((s = app_set_user(a, user))) {

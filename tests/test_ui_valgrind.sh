@@ -61,6 +61,13 @@ Esc
 : "think off" Enter
 r
 wait-run
+w
+tick 12
+: "maxtok 20" Enter
+: "tour" Enter
+tick 200
+j
+: "maxtok 120" Enter
 f F F
 6
 tick 3

@@ -448,6 +448,7 @@ int app_pace_wait_ms(const app *a)
 
 int app_tick(app *a)
 {
+    if (tour_active(a) && tour_tick(a)) return 1;
     if (a->rstate == RUN_ACTIVE && !a->paused) {
         if (app_pace_wait_ms(a) > 0) return 0;
         if (a->pace) a->paced_at = now_seconds();
@@ -891,6 +892,10 @@ void app_event(app *a, const ui_event *ev)
 {
     a->dirty = a->dirty ? a->dirty : 1;
     if (ev->key == UK_RESIZE) return; /* the backend resized the screen already */
+    if (tour_active(a)) { /* any key takes control back; the key does nothing else */
+        tour_stop(a, NULL);
+        return;
+    }
     ui_screen *s = &a->scr;
     if (s->w < UI_MIN_W || s->h < UI_MIN_H) {
         ui_action act = keymap_lookup(&a->km, SC_GLOBAL, ev->key);

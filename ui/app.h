@@ -27,6 +27,15 @@ typedef enum { PANE_USERS, PANE_HISTORY, PANE_REASONING, PANE_BEAM, PANE_CODEBOO
 typedef enum { RUN_NONE, RUN_ACTIVE, RUN_DONE, RUN_CANCELLED, RUN_FAILED } run_state;
 typedef enum { WHY_NONE, WHY_RUNNING, WHY_DONE, WHY_FAILED } why_state;
 
+/* The tour (ui/tour.c). */
+typedef struct {
+    int on, phase, started, beam_said, own_pace;
+    int rows[8], n_rows, i;     /* test rows to show, the one playing */
+    int scouted, miss;          /* test rows looked at; the instructive miss, -1 */
+    double until;               /* a caption's hold on a terminal */
+    int ticks;                  /* ... in a headless script */
+} tour_state;
+
 /* One user of the Users pane and the row a run uses for them. */
 typedef struct {
     int user;
@@ -170,6 +179,8 @@ typedef struct app {
     why_state why_state;
     int why_user, why_split, why_row;
 
+    tour_state tour;
+
     /* Codebook */
     cb_sel sel;
     cb_sel back[32];
@@ -261,6 +272,13 @@ int al_work(app *a);                    /* one item; 1 if any done */
 void al_settle(app *a);                 /* finishes the chosen item (not the sample) */
 void al_start_sample(app *a);
 void al_cancel_sample(app *a, const char *why);
+/* The tour (ui/tour.c): plays curated test rows; any key takes over. */
+void tour_start(app *a);
+void tour_stop(app *a, const char *why);
+int tour_active(const app *a);
+int tour_tick(app *a);                  /* its next move; 1 if it did something */
+int tour_wait_ms(const app *a);         /* ms left of the caption's hold (terminal) */
+
 /* Milliseconds until the run's next step is due under :set pace (0: now). */
 int app_pace_wait_ms(const app *a);
 

@@ -218,6 +218,12 @@ static void c_align(app *a, const char *arg)
     app_msg(a, "item %s in Alignment", arg);
 }
 
+static void c_tour(app *a, const char *arg)
+{
+    (void)arg;
+    tour_start(a);
+}
+
 static void c_quit(app *a, const char *arg)
 {
     a->quit = 1;
@@ -240,13 +246,14 @@ const ui_command_info ui_commands[] = {
     { "filter", "all|hit|miss|notrun", "list users by outcome" },
     { "sid", "SID", "open a SID or prefix in the codebook, e.g. <a_1><b_2>" },
     { "align", "[ITEM]", "the Alignment pane (for an item id): title<->SID, worst-aligned sample, confusion" },
+    { "tour", "", "play a tour of test rows for an audience (any key takes over)" },
     { "help", "", "keys and commands" },
     { "quit", "", "quit (also :q)" },
 };
 const int ui_commands_len = (int)(sizeof ui_commands / sizeof ui_commands[0]);
 
 static const cmd_fn handlers[] = { c_user, c_row, c_run, c_cancel, c_beams, c_think, c_temp, c_seed, c_maxtok, c_set,
-                                   c_export, c_load_eval, c_split, c_filter, c_sid, c_align, c_help, c_quit };
+                                   c_export, c_load_eval, c_split, c_filter, c_sid, c_align, c_tour, c_help, c_quit };
 
 void app_command(app *a, const char *line)
 {

@@ -15,6 +15,8 @@
  *                        the Alignment pane's work)
  *   wait-align [N]       idle work until the Alignment sample is measured
  *                        (at most N items)
+ *   wait-msg TEXT        idle work until the message line contains TEXT (a
+ *                        tour's caption; fails after a million ticks)
  *   resize WxH           the terminal is resized (a KEY_RESIZE event)
  *   click ROW COL        a mouse click; wheel up|down ROW COL: the wheel
  *   dump NAME            writes DIR/NAME.txt (and DIR/NAME.attr with --attrs)
@@ -182,6 +184,17 @@ int ui_run_script(app *a, const char *path, const char *dump_dir, int attrs, con
         } else if (!strcmp(cmd, "wait-align")) {
             long max = n > 1 ? atol(w[1]) : 10000000L;
             for (long k = 0; k < max && al_busy(a) && a->rstate != RUN_ACTIVE; k++) app_tick(a);
+        } else if (!strcmp(cmd, "wait-msg")) {
+            const char *t = strstr(raw, cmd) + strlen(cmd);
+            while (*t == ' ') t++;
+            char text[1024];
+            snprintf(text, sizeof text, "%s", n > 1 && w[1][0] == '\1' ? w[1] + 1 : t);
+            long k = 0;
+            while (k < 1000000L && !strstr(a->msg, text) && !a->quit) app_tick(a), k++;
+            if (!strstr(a->msg, text)) {
+                rc = fail(path, ln, "the message line never said '%s'", text);
+                fprintf(stderr, "(it says '%s')\n", a->msg);
+            }
         } else if (!strcmp(cmd, "tick")) {
             long k = n > 1 ? atol(w[1]) : 1;
             while (k-- > 0) app_tick(a);

@@ -186,19 +186,21 @@ int ui_run_terminal(app *a, const char *bench)
     if (watching && pthread_create(&watcher, NULL, watch_input, NULL)) watching = 0;
     double last_draw = 0;
     while (!a->quit && !got_signal) {
-        int busy = a->rstate == RUN_ACTIVE && !a->paused;
+        int busy = (a->rstate == RUN_ACTIVE && !a->paused) || tour_active(a);
         int cbw = busy ? 0 : cb_busy(a);
         int bg = cbw == 1 || (!busy && al_busy(a));
+        int pace_ms = busy ? app_pace_wait_ms(a) : 0;
+        if (tour_active(a) && a->rstate != RUN_ACTIVE && !why_busy(a)) pace_ms = tour_wait_ms(a);
         if (a->dirty) {
             double t = now_seconds();
-            if ((!busy && !bg) || t - last_draw > 0.033) {
+            /* while busy, at most ~30 frames a second -- but always before a wait */
+            if ((!busy && !bg) || pace_ms > 0 || t - last_draw > 0.033) {
                 app_draw(a);
                 flush(a);
                 a->dirty = 0;
                 last_draw = t;
             }
         }
-        int pace_ms = busy ? app_pace_wait_ms(a) : 0;
         timeout(pace_ms ? pace_ms : busy || bg ? 0 : a->dirty || cbw == 2 ? 30 : -1);
         wint_t ch;
         int r = get_wch(&ch);

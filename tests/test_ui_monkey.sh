@@ -1,8 +1,8 @@
 #!/bin/sh
 # The explorer under random input: for a few fixed seeds, a script of
 # thousands of random keys (every default key of the key table, and others),
-# commands (valid, invalid, half-typed), clicks, wheel turns, resizes down to
-# too small and engine ticks, run headless on the tiny random model.  The
+# commands (valid, invalid, half-typed), clicks, wheel turns, resizes (1x1 to 400x120, through
+# too small) and engine ticks, run headless on the tiny random model.  The
 # explorer must neither crash nor hang nor leave the script early: it ends
 # at the script's last line with a final dump.  Under the sanitizer build
 # (./quickstart sanitize) the same run checks memory and undefined behaviour.
@@ -36,7 +36,7 @@ monkey() {
       else if (r < 0.82) printf "/ \"%s\" Enter\n", substr("abcdefgh<_>", int(rand() * 8) + 1, 2)
       else if (r < 0.88) printf "click %d %d\n", int(rand() * 30), int(rand() * 130)
       else if (r < 0.90) printf "wheel %s %d %d\n", rand() < 0.5 ? "up" : "down", int(rand() * 30), int(rand() * 130)
-      else if (r < 0.92) printf "resize %dx%d\n", 20 + int(rand() * 120), 5 + int(rand() * 40)
+      else if (r < 0.92) printf "resize %dx%d\n", 1 + int(rand() * 400), 1 + int(rand() * 120)
       else printf "tick %d\n", 1 + int(rand() * 20)
       # no quitting key (q, and C-c, which quits on a too-small screen): the script must run to its end
     }
@@ -51,7 +51,7 @@ for seed in 1 2 3; do
   lines=$(wc -l <"$TMP/monkey$seed.script")
   status=0
   timeout 600 $SIDR explore --model "$TMP/model" --data "$DATA" --max-reasoning 40 --beams 4 \
-    --script "$TMP/monkey$seed.script" --size 100x30 --dump "$TMP/out$seed" >"$TMP/log$seed" 2>&1 || status=$?
+    --script "$TMP/monkey$seed.script" --size 100x30 --dump "$TMP/out$seed" </dev/null >"$TMP/log$seed" 2>&1 || status=$?
   if [ $status = 0 ] && [ -s "$TMP/out$seed/final.txt" ]; then
     ok "seed $seed: $lines random inputs, no crash, the final screen drawn"
   else

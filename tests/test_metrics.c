@@ -71,13 +71,17 @@ int main(void)
         tap_ok(g.mentions == 1 && g.catalogue == 0 && g.history == 0 && g.top1 == 0,
                "a SID prefix is a mention but no catalogue SID; no top-1 when the beam found none");
         metrics m = { 0 };
-        metrics_grounding g1 = { 4, 3, 2, 1 }, g2 = { 0, 0, 0, 0 };
+        metrics_grounding g1 = { 4, 3, 2, 1, 3 }, g2 = { 0, 0, 0, 0, 1 };
         metrics_add(&m, 0, 0, 10, 0, &g1);
         metrics_add(&m, 3, 0, 10, 0, &g2);
         metrics_add(&m, -1, 0, 0, 0, NULL);
         tap_ok(m.trace_rows == 2 && fabs(metrics_catalogue_share(&m) - 0.75) < 1e-12 &&
                    fabs(metrics_history_share(&m) - 0.5) < 1e-12 && fabs(metrics_top1_in_trace(&m) - 0.5) < 1e-12,
                "shares: catalogue 3/4, history 2/4 of all mentions; top-1 cited in 1 of 2 traces");
+        metrics merged = { 0 };
+        metrics_merge(&merged, &m);
+        metrics_merge(&merged, &m);
+        tap_ok(m.forced == 4 && merged.forced == 8, "tokens changed by grounded decoding add up over rows and merged shards");
         metrics none = { 0 };
         tap_ok(metrics_history_share(&none) < 0 && metrics_top1_in_trace(&none) < 0, "no traces: the shares are undefined (-1)");
         sidr_dataset_free(&ds);

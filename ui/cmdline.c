@@ -275,6 +275,7 @@ void cmdline_key(app *a, int key)
 void cmdline_shutdown(app *a)
 {
     if (installed) cmdline_close(a);
+    rl_free_undo_list(); /* a line abandoned mid-edit keeps its undo list (LeakSanitizer saw it) */
     if (history_path) {
         char *dir = xstrdup(history_path);
         char *slash = strrchr(dir, '/');

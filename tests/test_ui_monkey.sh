@@ -1,5 +1,5 @@
 #!/bin/sh
-# The explorer under random input: for a few fixed seeds, a script of
+# The explorer under random input: for two fixed seeds, a script of
 # thousands of random keys (every default key of the key table, and others),
 # commands (valid, invalid, half-typed), clicks, wheel turns, resizes (1x1 to 400x120, through
 # too small) and engine ticks, run headless on the tiny random model.  The
@@ -45,7 +45,7 @@ monkey() {
   }'
 }
 
-for seed in 1 2 3; do
+for seed in 1 2; do
   mkdir -p "$TMP/out$seed"
   MONKEY_OUT=$TMP/out$seed monkey "$seed" | grep -v '^q$' >"$TMP/monkey$seed.script"
   lines=$(wc -l <"$TMP/monkey$seed.script")

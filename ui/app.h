@@ -289,6 +289,7 @@ int why_work(app *a);                   /* one occlusion run; 1 if any done */
 void why_cancel(app *a, const char *reason);
 void why_release(app *a);
 int why_for_row(const app *a);          /* 1: an explanation of the current row is held */
+int why_most_influential(const app *a); /* the item whose removal lowers the top SID's log-probability most, -1 */
 
 /* Focuses a pane (the layout follows: Alignment or Reasoning/Beam/Codebook). */
 void app_focus(app *a, int pane);

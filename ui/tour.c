@@ -190,10 +190,7 @@ int tour_tick(app *a)
         }
         if (why_busy(a)) return 0; /* the explanation steps itself */
         if (a->why_state == WHY_DONE) {
-            int best = -1;
-            for (int k = 0; k < a->why.n_hist; k++)
-                if (a->why.occl_delta[k] == a->why.occl_delta[k] && (best < 0 || a->why.occl_delta[k] < a->why.occl_delta[best]))
-                    best = k;
+            int best = why_most_influential(a);
             if (best >= 0) caption(a, "%swithout item %d the model is least sure of its answer: it drove the decision", "", best + 1);
         }
         hold(a, 6);

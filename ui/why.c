@@ -53,6 +53,15 @@ int why_busy(const app *a)
     return a->why_state == WHY_RUNNING;
 }
 
+int why_most_influential(const app *a)
+{
+    int best = -1;
+    if (!a->why.occl_delta) return -1;
+    for (int i = 0; i < a->why.occl_done && i < a->why.n_hist; i++)
+        if (isfinite(a->why.occl_delta[i]) && (best < 0 || a->why.occl_delta[i] < a->why.occl_delta[best])) best = i;
+    return best;
+}
+
 int why_work(app *a)
 {
     if (!why_busy(a)) return 0;
@@ -67,10 +76,7 @@ int why_work(app *a)
     a->dirty = 1;
     if (!explain_pending(&a->why)) {
         a->why_state = WHY_DONE;
-        /* the item whose removal lowers the top SID's log-probability most */
-        int best = -1;
-        for (int i = 0; i < a->why.n_hist; i++)
-            if (isfinite(a->why.occl_delta[i]) && (best < 0 || a->why.occl_delta[i] < a->why.occl_delta[best])) best = i;
+        int best = why_most_influential(a);
         if (best >= 0)
             app_msg(a, "explained: without item %d the top SID's log-probability changes most (%+.2f)", best + 1,
                     a->why.occl_delta[best]);

@@ -291,7 +291,7 @@ void cmdline_shutdown(app *a)
         free(history_path);
         history_path = NULL;
     }
-    clear_history();
+    rl_clear_history(); /* unlike clear_history, also frees the undo lists kept on edited history lines */
     free(pending_line);
     pending_line = NULL;
     if (devnull) { fclose(devnull); devnull = NULL; }

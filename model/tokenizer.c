@@ -27,6 +27,8 @@
 #include <string.h>
 #include <utf8proc.h>
 
+#include "utf8.h"
+
 #include "strmap.h"
 #include "util.h"
 
@@ -103,32 +105,6 @@ enum { ID_ADDED = 1, ID_SPECIAL = 2 };
 
 /* ---- small Unicode helpers ------------------------------------------------ */
 
-/* Length of the valid UTF-8 sequence at s[i], or 0 if it is invalid
- * (overlong forms, surrogates and code points past U+10FFFF included). */
-static size_t utf8_seq_len(const unsigned char *s, size_t n, size_t i)
-{
-    unsigned c = s[i];
-    if (c < 0x80) return 1;
-    size_t need;
-    unsigned lo = 0x80, hi = 0xBF;
-    if (c >= 0xC2 && c <= 0xDF) need = 2;
-    else if (c >= 0xE0 && c <= 0xEF) {
-        need = 3;
-        if (c == 0xE0) lo = 0xA0;
-        if (c == 0xED) hi = 0x9F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        need = 4;
-        if (c == 0xF0) lo = 0x90;
-        if (c == 0xF4) hi = 0x8F;
-    } else
-        return 0;
-    if (i + need > n) return 0;
-    if (s[i + 1] < lo || s[i + 1] > hi) return 0;
-    for (size_t k = 2; k < need; k++)
-        if ((s[i + k] & 0xC0) != 0x80) return 0;
-    return need;
-}
-
 static sidr_status check_utf8(const char *text, size_t len)
 {
     const unsigned char *s = (const unsigned char *)text;
@@ -137,11 +113,12 @@ static sidr_status check_utf8(const char *text, size_t len)
             i++;
             continue;
         }
-        size_t k = utf8_seq_len(s, len, i);
+        uint32_t cp;
+        int k = sidr_utf8_decode(text + i, len - i, &cp);
         if (!k)
             return sidr_fail(SIDR_ERR_FORMAT,
                              "text is not valid UTF-8: bad byte 0x%02x at byte offset %zu", s[i], i);
-        i += k;
+        i += (size_t)k;
     }
     return SIDR_OK;
 }

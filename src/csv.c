@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "utf8.h"
 #include "util.h"
 
 /* ---- CSV -------------------------------------------------------------------- */
@@ -184,66 +185,12 @@ const char *sidr_csv_field(const sidr_csv *c, int i, size_t *len)
     return c->scratch + c->field_off[i];
 }
 
-/* ---- UTF-8 ------------------------------------------------------------------ */
-
-static void put_utf8(char *dst, size_t *k, uint32_t cp)
-{
-    if (cp < 0x80) {
-        dst[(*k)++] = (char)cp;
-    } else if (cp < 0x800) {
-        dst[(*k)++] = (char)(0xC0 | (cp >> 6));
-        dst[(*k)++] = (char)(0x80 | (cp & 0x3F));
-    } else if (cp < 0x10000) {
-        dst[(*k)++] = (char)(0xE0 | (cp >> 12));
-        dst[(*k)++] = (char)(0x80 | ((cp >> 6) & 0x3F));
-        dst[(*k)++] = (char)(0x80 | (cp & 0x3F));
-    } else {
-        dst[(*k)++] = (char)(0xF0 | (cp >> 18));
-        dst[(*k)++] = (char)(0x80 | ((cp >> 12) & 0x3F));
-        dst[(*k)++] = (char)(0x80 | ((cp >> 6) & 0x3F));
-        dst[(*k)++] = (char)(0x80 | (cp & 0x3F));
-    }
-}
-
-size_t sidr_utf8_invalid_at(const char *str, size_t n)
-{
-    const unsigned char *s = (const unsigned char *)str;
-    size_t i = 0;
-    while (i < n) {
-        /* fast path over ASCII, 8 bytes at a time */
-        while (i + 8 <= n) {
-            uint64_t w;
-            memcpy(&w, s + i, 8);
-            if (w & 0x8080808080808080ULL) break;
-            i += 8;
-        }
-        if (i >= n) break;
-        unsigned char c = s[i];
-        if (c < 0x80) {
-            i++;
-            continue;
-        }
-        int need;
-        uint32_t cp, min;
-        if (c >= 0xC2 && c <= 0xDF) need = 1, cp = c & 0x1F, min = 0x80;
-        else if (c >= 0xE0 && c <= 0xEF) need = 2, cp = c & 0x0F, min = 0x800;
-        else if (c >= 0xF0 && c <= 0xF4) need = 3, cp = c & 0x07, min = 0x10000;
-        else return i;
-        for (int k = 1; k <= need; k++) {
-            if (i + (size_t)k >= n || (s[i + k] & 0xC0) != 0x80) return i;
-            cp = (cp << 6) | (s[i + k] & 0x3F);
-        }
-        if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return i;
-        i += (size_t)need + 1;
-    }
-    return (size_t)-1;
-}
 
 char *sidr_latin1_to_utf8(const char *s, size_t n, size_t *out_len)
 {
     char *out = xmalloc(2 * n + 1);
     size_t k = 0;
-    for (size_t i = 0; i < n; i++) put_utf8(out, &k, (unsigned char)s[i]);
+    for (size_t i = 0; i < n; i++) k += (size_t)sidr_utf8_encode((unsigned char)s[i], out + k);
     out[k] = 0;
     if (out_len) *out_len = k;
     return out;
@@ -361,7 +308,7 @@ static sidr_status parse_string(sidr_pylist *l, const char *s, size_t n, size_t 
                 cp = (uint32_t)(e - '0');
                 for (int d = 0; d < 2 && k < n && s[k] >= '0' && s[k] <= '7'; d++)
                     cp = cp * 8 + (uint32_t)(s[k++] - '0');
-                put_utf8(dst, &w, cp);
+                w += (size_t)sidr_utf8_encode(cp, dst + w);
                 continue;
             }
             /* Python keeps unknown escapes verbatim */
@@ -379,7 +326,7 @@ static sidr_status parse_string(sidr_pylist *l, const char *s, size_t n, size_t 
         }
         if (cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
             return WHY("escape \\%c names U+%04X, which is not a Unicode scalar value", e, (unsigned)cp);
-        put_utf8(dst, &w, cp);
+        w += (size_t)sidr_utf8_encode(cp, dst + w);
     }
     dst[w++] = 0;
     l->arena_len = w;

@@ -85,11 +85,8 @@ void sidr_pylist_free(sidr_pylist *l);
  * reason ("unterminated string starting at character 17") into why. */
 sidr_status sidr_pylist_parse(sidr_pylist *l, const char *s, size_t n, char *why, size_t why_cap);
 
-/* ---- UTF-8 -----------------------------------------------------------------
- * Returns the offset of the first byte that is not well-formed UTF-8
- * (overlongs, surrogates and code points above U+10FFFF are not), or
- * (size_t)-1 when all of s[0..n) is valid. */
-size_t sidr_utf8_invalid_at(const char *s, size_t n);
+/* UTF-8 checks (sidr_utf8_invalid_at) live in utf8.h. */
+#include "utf8.h"
 
 /* Latin-1 to UTF-8 in a fresh string. */
 char *sidr_latin1_to_utf8(const char *s, size_t n, size_t *out_len);

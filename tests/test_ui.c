@@ -31,11 +31,16 @@ static void test_utf8(void)
     tap_ok(utf8_decode("\xE6\x97", 2, &cp) == 1 && cp == 0xFFFD, "a truncated sequence is U+FFFD, one byte");
     tap_ok(utf8_decode("\xC0\xAF", 2, &cp) == 1 && cp == 0xFFFD, "an overlong encoding is rejected");
     tap_ok(utf8_decode("\xED\xA0\x80", 3, &cp) == 1 && cp == 0xFFFD, "a surrogate is rejected");
+    tap_ok(utf8_decode("\xE0\x80\xAF", 3, &cp) == 1 && utf8_decode("\xF0\x80\x80\xAF", 4, &cp) == 1,
+           "three- and four-byte overlongs are rejected");
+    tap_ok(utf8_decode("\xF4\x90\x80\x80", 4, &cp) == 1 && cp == 0xFFFD, "a code point past U+10FFFF is rejected");
+    tap_ok(utf8_decode("\xF4\x8F\xBF\xBF", 4, &cp) == 4 && cp == 0x10FFFF && sidr_utf8_invalid_at("a\xC3\xA9\xFF", 4) == 3,
+           "U+10FFFF decodes; the checker finds the first bad byte");
     char b[8];
     int ok = 1;
     const uint32_t cps[] = { 'x', 0xE9, 0x65E5, 0x1F321, 0x10FFFF };
     for (size_t i = 0; i < 5; i++) {
-        int n = utf8_encode(cps[i], b);
+        int n = sidr_utf8_encode(cps[i], b);
         ok &= utf8_decode(b, (size_t)n, &cp) == n && cp == cps[i];
     }
     tap_ok(ok, "encode and decode round-trip");

@@ -74,7 +74,7 @@ void app_token_display(app *a, int id, char *buf, size_t cap)
         if (c == '\t') { memcpy(buf + o, "\\t", 2); o += 2; i++; continue; }
         if (c < 0x20 || c == 0x7F) { o += snprintf(buf + o, cap - o, "\\x%02X", c); i++; continue; }
         if (c < 0x80) { buf[o++] = (char)c; i++; continue; }
-        int need = utf8_seq_len(c);
+        int need = sidr_utf8_lead_len(c);
         uint32_t cp;
         int k = utf8_decode(b + i, len - i, &cp);
         if (need > 1 && k == need && cp != 0xFFFD) { memcpy(buf + o, b + i, (size_t)k); o += k; i += k; }

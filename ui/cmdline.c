@@ -243,7 +243,7 @@ void cmdline_key(app *a, int key)
     case UK_DEL: push_bytes("\033[3~", 4); break;
     case UK_ENTER: push_bytes("\n", 1); break;
     default:
-        if (key >= 0 && key < UK_BASE) push_bytes(b, utf8_encode((uint32_t)key, b));
+        if (key >= 0 && key < UK_BASE) push_bytes(b, sidr_utf8_encode((uint32_t)key, b));
         else return;
     }
     if (key != UK_TAB) a->cmd_matches[0] = 0;

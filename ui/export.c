@@ -18,7 +18,7 @@ static char *clean(const char *s, size_t n)
     while (i < n) {
         uint32_t cp;
         int m = utf8_decode(s + i, n - i, &cp);
-        k += utf8_encode(cp == 0 ? 0xFFFD : cp, o + k);
+        k += sidr_utf8_encode(cp == 0 ? 0xFFFD : cp, o + k);
         i += m;
     }
     o[k] = 0;

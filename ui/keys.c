@@ -119,7 +119,7 @@ void ui_key_name(int key, char *buf, size_t cap)
     else if (key == UK_MOUSE) snprintf(buf, cap, "Mouse");
     else if (key >= 0x20 && key < UK_BASE) {
         char u[8];
-        int n = utf8_encode((uint32_t)key, u);
+        int n = sidr_utf8_encode((uint32_t)key, u);
         u[n] = 0;
         snprintf(buf, cap, "%s", u);
     } else snprintf(buf, cap, "?");

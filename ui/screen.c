@@ -256,9 +256,9 @@ void scr_row_text(const ui_screen *s, int y, char *buf, size_t cap)
     for (int x = 0; x < s->w && o + 13 < cap; x++) {
         const ui_cell *c = &s->cells[(size_t)y * s->w + x];
         if (!c->ch) continue;
-        o += utf8_encode(c->ch, buf + o);
+        o += sidr_utf8_encode(c->ch, buf + o);
         for (int k = 0; k < 2; k++)
-            if (c->comb[k]) o += utf8_encode(c->comb[k], buf + o);
+            if (c->comb[k]) o += sidr_utf8_encode(c->comb[k], buf + o);
     }
     buf[o] = 0;
 }

@@ -130,7 +130,7 @@ void msgline_draw(app *a, int y)
         int room = s->w - pw - 1;
         int skip_w = cur_w > room ? cur_w - room : 0;
         size_t skip = text_fit(a->cmd_buf, strlen(a->cmd_buf), skip_w);
-        if (skip < strlen(a->cmd_buf) && text_width(a->cmd_buf, skip) < skip_w) skip += utf8_seq_len((unsigned char)a->cmd_buf[skip]);
+        if (skip < strlen(a->cmd_buf) && text_width(a->cmd_buf, skip) < skip_w) skip += sidr_utf8_lead_len((unsigned char)a->cmd_buf[skip]);
         scr_str(s, y, pw, s->w - pw, a->cmd_buf + skip, ST_NORMAL, 0);
         int cx = pw + text_width(a->cmd_buf + skip, (size_t)a->cmd_cursor - skip);
         if (cx < s->w) {

@@ -7,53 +7,15 @@
 #include <string.h>
 #include <wchar.h>
 
+#include "utf8.h"
 #include "util.h"
-
-int utf8_seq_len(unsigned char b)
-{
-    if (b < 0x80) return 1;
-    if (b >= 0xC2 && b <= 0xDF) return 2;
-    if (b >= 0xE0 && b <= 0xEF) return 3;
-    if (b >= 0xF0 && b <= 0xF4) return 4;
-    return 1;
-}
 
 int utf8_decode(const char *s, size_t n, uint32_t *cp)
 {
     if (n == 0) { *cp = 0; return 0; }
-    const unsigned char *u = (const unsigned char *)s;
-    if (u[0] < 0x80) { *cp = u[0]; return 1; }
-    int len = utf8_seq_len(u[0]);
-    if (len == 1 || (size_t)len > n) { *cp = 0xFFFD; return 1; }
-    uint32_t c = u[0] & (0xFF >> (len + 1));
-    for (int i = 1; i < len; i++) {
-        if ((u[i] & 0xC0) != 0x80) { *cp = 0xFFFD; return 1; }
-        c = (c << 6) | (u[i] & 0x3F);
-    }
-    /* overlongs, surrogates, beyond U+10FFFF */
-    if ((len == 3 && c < 0x800) || (len == 4 && (c < 0x10000 || c > 0x10FFFF)) || (c >= 0xD800 && c <= 0xDFFF)) {
-        *cp = 0xFFFD;
-        return 1;
-    }
-    *cp = c;
-    return len;
-}
-
-int utf8_encode(uint32_t cp, char *out)
-{
-    if (cp < 0x80) { out[0] = (char)cp; return 1; }
-    if (cp < 0x800) { out[0] = (char)(0xC0 | (cp >> 6)); out[1] = (char)(0x80 | (cp & 0x3F)); return 2; }
-    if (cp < 0x10000) {
-        out[0] = (char)(0xE0 | (cp >> 12));
-        out[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
-        out[2] = (char)(0x80 | (cp & 0x3F));
-        return 3;
-    }
-    out[0] = (char)(0xF0 | (cp >> 18));
-    out[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
-    out[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
-    out[3] = (char)(0x80 | (cp & 0x3F));
-    return 4;
+    int k = sidr_utf8_decode(s, n, cp);
+    if (!k) { *cp = 0xFFFD; return 1; } /* one bad byte shows as U+FFFD and is stepped over */
+    return k;
 }
 
 int cp_width(uint32_t cp)

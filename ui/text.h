@@ -7,14 +7,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Decodes one code point at s (at most n bytes).  Invalid or truncated
+#include "utf8.h" /* sidr_utf8_encode, sidr_utf8_lead_len */
+
+/* Decodes one code point at s (at most n bytes) for display.  Invalid or truncated
  * sequences decode as U+FFFD consuming one byte.  Returns bytes consumed
  * (>= 1 when n >= 1). */
 int utf8_decode(const char *s, size_t n, uint32_t *cp);
-/* Encodes cp into out (4 bytes at most); returns the length. */
-int utf8_encode(uint32_t cp, char *out);
-/* Length of a complete UTF-8 sequence starting with byte b (1 for invalid). */
-int utf8_seq_len(unsigned char b);
 
 /* Display width of one code point: 0 (combining, zero-width), 1 or 2;
  * control characters count as 1 (they are drawn as a visible substitute). */

@@ -20,7 +20,7 @@ static size_t complete_prefix(const char *s, size_t n)
     int back = 0;
     while (i > 0 && back < 4 && ((unsigned char)s[i - 1] & 0xC0) == 0x80) { i--; back++; }
     if (i > 0 && (unsigned char)s[i - 1] >= 0xC0) {
-        int need = utf8_seq_len((unsigned char)s[i - 1]);
+        int need = sidr_utf8_lead_len((unsigned char)s[i - 1]);
         if (need > back + 1) return i - 1;
     }
     return n;

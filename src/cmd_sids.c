@@ -27,58 +27,36 @@
 
 /* ---- progress on stderr ----------------------------------------------------- */
 
+/* The library names its stages as it goes (embedding, each k-means level...);
+ * each stage gets its own progress line (src/progress.c), like every other
+ * long job. */
 typedef struct {
-    int tty, quiet;
-    char stage[64];
-    double t_stage, t_last;
-    long done, total;
-} progress_state;
+    int quiet, open;
+    char stage[64], label[96];
+    long done;
+    progress bar;
+} stage_progress;
 
-static void fmt_secs(double s, char *buf, size_t cap)
+static void progress_close(stage_progress *p)
 {
-    if (!isfinite(s) || s < 0) snprintf(buf, cap, "--");
-    else if (s < 60) snprintf(buf, cap, "%.0fs", s);
-    else if (s < 3600) snprintf(buf, cap, "%dm%02ds", (int)s / 60, (int)s % 60);
-    else snprintf(buf, cap, "%dh%02dm", (int)s / 3600, (int)s / 60 % 60);
-}
-
-static void progress_close(progress_state *p)
-{
-    if (!p->stage[0] || p->quiet) {
-        p->stage[0] = 0;
-        return;
-    }
-    double el = now_seconds() - p->t_stage;
-    if (p->tty) fprintf(stderr, "\r\033[K");
-    fprintf(stderr, "sidr sids: %-24s done in %.2fs\n", p->stage, el);
-    p->stage[0] = 0;
+    if (p->open && !p->quiet) progress_end(&p->bar, p->done, NULL);
+    p->open = 0;
 }
 
 static int progress_fn(void *user, const char *stage, long done, long total)
 {
-    progress_state *p = user;
-    double t = now_seconds();
-    if (strcmp(stage, p->stage) != 0) {
+    stage_progress *p = user;
+    if (!p->open || strcmp(stage, p->stage) != 0) {
         progress_close(p);
         snprintf(p->stage, sizeof p->stage, "%s", stage);
-        p->t_stage = t;
-        p->t_last = 0;
-        if (!p->quiet && !p->tty) fprintf(stderr, "sidr sids: %s ...\n", stage);
+        snprintf(p->label, sizeof p->label, "sidr sids: %s", stage);
+        if (!p->quiet) progress_start(&p->bar, p->label, total, "it");
+        p->open = 1;
     }
     p->done = done;
-    p->total = total;
-    if (!p->quiet && p->tty && t - p->t_last > 0.1) {
-        p->t_last = t;
-        double el = t - p->t_stage, frac = total > 0 ? (double)done / total : 0;
-        double rate = el > 0 ? done / el : 0, eta = rate > 0 ? (total - done) / rate : NAN;
-        char bar[31], es[16];
-        int fill = (int)(frac * 30 + 0.5);
-        for (int i = 0; i < 30; i++) bar[i] = i < fill ? '#' : '.';
-        bar[30] = 0;
-        fmt_secs(eta, es, sizeof es);
-        fprintf(stderr, "\r\033[Ksidr sids: %-24s [%s] %3.0f%% %ld/%ld %.1f/s ETA %s", stage, bar, 100 * frac, done,
-                total, rate, es);
-        fflush(stderr);
+    if (!p->quiet) {
+        p->bar.total = total > 0 ? total : 1;
+        progress_update(&p->bar, done, NULL);
     }
     return interrupted;
 }
@@ -510,7 +488,9 @@ static int cmd_sids_build(int argc, char **argv)
     if (!out) out = data;
     install_interrupt_handler();
 
-    progress_state ps = { isatty(2), quiet, "", 0, 0, 0, 0 };
+    stage_progress ps;
+    memset(&ps, 0, sizeof ps);
+    ps.quiet = quiet;
     double t0 = now_seconds(), t_load, t_embed, t_rq, t_write;
     sidr_dataset ds;
     memset(&ds, 0, sizeof ds);

@@ -51,8 +51,8 @@ void progress_update(progress *p, long done, const char *note)
     int pct = (int)(100.0 * done / p->total);
     if (p->tty) {
         if (t - p->last_draw < 0.1) return;
-    } else if (pct / 5 == p->last_pct / 5) {
-        return;
+    } else if (pct / 5 == p->last_pct / 5 || done >= p->total) {
+        return; /* plain lines: every 5%, and the last one is progress_end's */
     }
     p->last_draw = t;
     p->last_pct = pct;

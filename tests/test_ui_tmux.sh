@@ -158,4 +158,17 @@ check "and quits" s3 "EXITED 0"
 start s4 80x24 "SIDR_SHARE=$TMP/nothing" ""
 check "without the demo, sidr alone prints the usage" s4 "alone opens the explorer on the embedded demo"
 
+# terminals the explorer cannot draw on: a clear message and status 1, not a garbled screen
+start s6 80x24 "TERM=dumb" "$EXPLORE"
+check "TERM=dumb says the terminal cannot move the cursor" s6 "TERM=dumb cannot move the cursor"
+check "and exits with status 1" s6 "EXITED 1"
+start s7 80x24 "TERM=no-such-terminal" "$EXPLORE"
+check "an unknown TERM is named, with what to set instead" s7 "TERM=no-such-terminal: no such terminal type in terminfo"
+check "and exits with status 1 (not ncurses' own exit)" s7 "EXITED 1"
+start s8 100x30 "LANG=C LC_ALL=C" "$EXPLORE"
+check "LANG=C opens the explorer (ASCII drawing)" s8 "1 Users"
+if screen s8 | grep -q '│'; then nok "LANG=C draws no UTF-8 box characters"; else ok "LANG=C draws no UTF-8 box characters"; fi
+keys s8 q
+check "and quits" s8 "EXITED 0"
+
 echo "1..$n"

@@ -6,6 +6,7 @@
  * after a key).  So no key waits longer than one engine step.  KEY_RESIZE
  * resizes the cell grid and redraws, mid-stream included. */
 #include <ncursesw/curses.h>
+#include <ncursesw/term.h> /* tigetstr: can the terminal address the cursor? */
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -159,8 +160,21 @@ int ui_run_terminal(app *a, const char *bench)
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGHUP, &sa, NULL);
     if (!getenv("ESCDELAY")) set_escdelay(25);
-    if (!initscr()) {
-        fprintf(stderr, "sidr explore: cannot initialise the terminal (TERM=%s)\n", getenv("TERM") ? getenv("TERM") : "");
+    /* newterm, not initscr: initscr prints its own message and exits on an
+     * unknown TERM, past our cleanup */
+    const char *term = getenv("TERM") ? getenv("TERM") : "";
+    SCREEN *screen = newterm(NULL, stdout, stdin);
+    if (!screen) {
+        fprintf(stderr, "sidr explore: TERM=%s: no such terminal type in terminfo; set TERM (e.g. TERM=xterm-256color), "
+                        "or use --script FILE for a headless run\n", term);
+        return 1;
+    }
+    const char *cup = tigetstr("cup");
+    if (!cup || cup == (const char *)-1) {
+        endwin();
+        delscreen(screen);
+        fprintf(stderr, "sidr explore: TERM=%s cannot move the cursor, which the explorer needs; set TERM (e.g. "
+                        "TERM=xterm-256color), or use --script FILE for a headless run\n", term);
         return 1;
     }
     raw();
@@ -230,6 +244,7 @@ int ui_run_terminal(app *a, const char *bench)
         pthread_join(watcher, NULL);
     }
     endwin();
+    delscreen(screen);
     if (bench) bench_report(a, bench);
     return 0;
 }

@@ -239,6 +239,8 @@ static void test_config(void)
     ui_config_free(&c);
     unlink(path);
     rmdir(sub);
+    snprintf(path, sizeof path, "%s/config.json", dir);
+    unlink(path);
     rmdir(dir);
 }
 

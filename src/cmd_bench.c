@@ -163,6 +163,30 @@ static int n_cpus(void)
     return n > 0 ? (int)n : 1;
 }
 
+/* "AMD EPYC (family 26, model 2)" from /proc/cpuinfo: speed tables must say
+ * which CPU they were measured on ("unknown CPU" elsewhere). */
+static void cpu_describe(char *buf, size_t cap)
+{
+    char name[128] = "", line[512];
+    int family = -1, model = -1;
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    while (f && fgets(line, sizeof line, f)) {
+        char *v = strchr(line, ':');
+        if (!v) continue;
+        v++;
+        while (*v == ' ' || *v == '\t') v++;
+        v[strcspn(v, "\n")] = 0;
+        if (!name[0] && !strncmp(line, "model name", 10)) snprintf(name, sizeof name, "%s", v);
+        else if (family < 0 && !strncmp(line, "cpu family", 10)) family = atoi(v);
+        else if (model < 0 && !strncmp(line, "model\t", 6)) model = atoi(v);
+        if (name[0] && family >= 0 && model >= 0) break;
+    }
+    if (f) fclose(f);
+    if (!name[0]) snprintf(buf, cap, "unknown CPU");
+    else if (family >= 0) snprintf(buf, cap, "%s (family %d, model %d)", name, family, model);
+    else snprintf(buf, cap, "%s", name);
+}
+
 typedef struct {
     int ok;
     char why[512];          /* when !ok: why PyTorch was skipped */
@@ -412,6 +436,8 @@ int cmd_bench(int argc, char **argv)
     double head_bytes = (double)m.lm_head.rows * m.lm_head.cols * sidr_dtype_size(m.lm_head.dtype);
     float *xrow = xmalloc((size_t)cfg->dim * sizeof(float));
     for (int i = 0; i < cfg->dim; i++) xrow[i] = (float)((i % 7) - 3) * 0.25f;
+    char cpu[192];
+    cpu_describe(cpu, sizeof cpu);
     double load0 = cpu_busy(1.0);
     if (load0 >= 0.1)
         fprintf(stderr, "sidr bench: warning: other processes kept %.0f%% of the %d CPUs busy just before the run; "
@@ -512,7 +538,9 @@ int cmd_bench(int argc, char **argv)
         json_num(stdout, "lm_head_matvec_gb_s", hbw / 1e9, 1);
         json_num(stdout, "other_cpu_busy_before", load0, 1);
         json_num(stdout, "other_cpu_busy_after", load1, 1);
-        printf("\"cpus\":%d,", n_cpus());
+        printf("\"cpus\":%d,\"cpu\":", n_cpus());
+        json_string(stdout, cpu, strlen(cpu));
+        printf(",");
         json_num(stdout, "decode_bound_tok_s", bound, 1);
         json_num(stdout, "decode_vs_bound", dec_med / bound, 1);
         printf("\"torch\":");
@@ -536,6 +564,7 @@ int cmd_bench(int argc, char **argv)
         printf("model          %s\n", dir);
         printf("               %s, %.3fB parameters, %s, %.3f GB of weights read per decoded token\n",
                cfg->architecture, n_params / 1e9, dtype, bytes_tok / 1e9);
+        printf("cpu            %s, %d CPUs\n", cpu, n_cpus());
         printf("kernels        %s, %ld threads\n", kernels, threads);
         printf("workload       %ld-token prompt, then %ld decoded tokens; median of %ld runs\n", prompt, decode,
                repeats);

@@ -210,5 +210,14 @@ else
   skip "demo absent: header-only CSV, detokenize and script resize messages"
 fi
 
+# sidr bench names the CPU its numbers come from (text and JSON)
+if "$SIDR" bench --model "$M" --repeats 1 --prompt-tokens 4 --decode-tokens 2 --json >"$TMP/bench.json" 2>"$TMP/err" &&
+   grep -q '"cpu":"[^"]' "$TMP/bench.json" && grep -q '"cpus":[1-9]' "$TMP/bench.json"; then
+  ok "bench --json names the CPU and the CPU count"
+else nok "bench --json names the CPU and the CPU count"; sed 's/^/# /' "$TMP/err" | head -5; fi
+if "$SIDR" bench --model "$M" --repeats 1 --prompt-tokens 4 --decode-tokens 2 2>"$TMP/err" | grep -q '^cpu  '; then
+  ok "bench's table has a cpu line"
+else nok "bench's table has a cpu line"; fi
+
 echo "1..$n"
 [ $failed = 0 ]

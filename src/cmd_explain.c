@@ -288,13 +288,7 @@ int cmd_explain(int argc, char **argv)
             print_table(&ex, &ss, row, target, rank);
         }
         if (svg) {
-            const char *titles[SIDR_MAX_HISTORY];
-            for (int i = 0; i < ex.n_hist; i++) titles[i] = ss.ds.items[row->hist[i]].title;
-            char top[512], cap[1024];
-            rec_beam_sid(&ex.run, 0, top, sizeof top);
-            snprintf(cap, sizeof cap, "user %s, %s: top-1 %s, target %s (%s)", ss.ds.users[row->user].id, rowname, top,
-                     target ? target : "-", rank >= 0 ? "hit" : "miss");
-            sidr_status w = explain_svg_write(svg, &ex, titles, cap);
+            sidr_status w = explain_svg_write_row(svg, &ex, &ss, split, rown);
             if (w) rc = runtime_error("explain", w);
         }
         if (s && rc == EXIT_OK) rc = EXIT_RUNTIME;

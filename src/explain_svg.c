@@ -123,3 +123,19 @@ sidr_status explain_svg_write(const char *path, const explain_result *ex, const 
     if (fclose(f) != 0) return sidr_fail(SIDR_ERR_IO, "%s: write failed: %s", path, strerror(errno));
     return SIDR_OK;
 }
+
+sidr_status explain_svg_write_row(const char *path, const explain_result *ex, const session *ss, sidr_split_id split,
+                                  int row)
+{
+    const sidr_sample *r = sidr_dataset_row(&ss->ds, split, row);
+    if (!r) return sidr_fail(SIDR_ERR_ARG, "%s: no %s row %d", path, sidr_split_name(split), row);
+    const char *titles[SIDR_MAX_HISTORY];
+    for (int i = 0; i < ex->n_hist && i < r->n_hist; i++) titles[i] = ss->ds.items[r->hist[i]].title;
+    const char *target = ss->ds.items[r->target].sid;
+    int rank = target ? rec_rank(&ex->run, target) : -1;
+    char top[512], cap[1024];
+    rec_beam_sid(&ex->run, 0, top, sizeof top);
+    snprintf(cap, sizeof cap, "user %s, %s:%d: top-1 %s, target %s (%s)", ss->ds.users[r->user].id,
+             sidr_split_name(split), row, top, target ? target : "-", rank >= 0 ? "hit" : "miss");
+    return explain_svg_write(path, ex, titles, cap);
+}

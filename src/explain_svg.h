@@ -10,4 +10,9 @@
 sidr_status explain_svg_write(const char *path, const explain_result *ex, const char *const *titles,
                               const char *caption);
 
+/* The SVG of one dataset row's explanation, titled and captioned from the
+ * session (what `sidr explain --svg` and the explorer's :export write). */
+sidr_status explain_svg_write_row(const char *path, const explain_result *ex, const session *ss, sidr_split_id split,
+                                  int row);
+
 #endif

@@ -93,6 +93,34 @@ if grep -q '^## Top 4' "$TMP/session.md" && grep -q '| 3 | `<a_2><b_11><c_5>`.*\
   ok "the Markdown export has the top-K table with the target, the reasoning and the beam steps"
 else nok "the Markdown export has the top-K table with the target, the reasoning and the beam steps"; sed 's/^/# /' "$TMP/session.md" | head -40; fi
 
+# ---- :export after w: the explanation's SVG, the one sidr explain --svg writes ----
+[ ! -e "$TMP/session.svg" ] && ok ":export before w writes no SVG" || nok ":export before w writes no SVG"
+cat >"$TMP/why.script" <<EOT
+Enter
+wait-run
+w
+wait-msg explained
+: "export $TMP/why" Enter
+expect "exported $TMP/why.json, $TMP/why.md and $TMP/why.svg (the explanation)"
+EOT
+# wide, so the whole message is on the screen
+if $EXPLORE --size 240x30 --script "$TMP/why.script" >"$TMP/log" 2>&1 && [ -s "$TMP/why.svg" ]; then
+  ok ":export after w writes FILE.svg too and says so"
+else nok ":export after w writes FILE.svg too and says so"; sed 's/^/# /' "$TMP/log" | head -30; fi
+# one self-contained document: an optional XML declaration, then <svg ... </svg>
+if [ -s "$TMP/why.svg" ] && sed '1{/^<?xml /d;}' "$TMP/why.svg" | head -1 | grep -q '^<svg ' &&
+   [ "$(sed -n '$p' "$TMP/why.svg")" = "</svg>" ] && [ "$(grep -c '<svg' "$TMP/why.svg")" = 1 ] &&
+   { ! command -v python3 >/dev/null 2>&1 ||
+     python3 -c 'import sys, xml.etree.ElementTree as E; assert E.parse(sys.argv[1]).getroot().tag.endswith("svg")' "$TMP/why.svg"; }; then
+  ok "the exported SVG is well-formed: it starts with <svg and ends with </svg>"
+else nok "the exported SVG is well-formed: it starts with <svg and ends with </svg>"; head -3 "$TMP/why.svg" | sed 's/^/# /'; fi
+# the same row (U1's, as in the JSON) and settings as the explorer's
+row=$(sed -n 's/^[[:space:]]*"split":[[:space:]]*"\([a-z]*\)",*$/\1/p' "$TMP/why.json" | head -1):$(sed -n 's/^[[:space:]]*"row":[[:space:]]*\([0-9]*\),*$/\1/p' "$TMP/why.json" | head -1)
+if "$SIDR" explain --model "$M" --data "$DATA" --row "$row" --max-reasoning 40 --beams 4 --svg "$TMP/explain.svg" >"$TMP/explain.out" 2>&1 &&
+   cmp -s "$TMP/why.svg" "$TMP/explain.svg"; then
+  ok "the exported SVG is byte for byte what 'sidr explain --row $row --svg' writes"
+else nok "the exported SVG is byte for byte what 'sidr explain --row $row --svg' writes"; sed 's/^/# /' "$TMP/explain.out" | head; diff "$TMP/explain.svg" "$TMP/why.svg" | head -10 | sed 's/^/# /'; fi
+
 # ---- eval outcomes -------------------------------------------------------------
 if "$SIDR" eval --model "$M" --data "$DATA" --split test --no-think --beams 4 --json "$TMP/eval.json" >/dev/null 2>&1; then
   cat >"$TMP/eval.script" <<EOT

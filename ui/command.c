@@ -156,7 +156,7 @@ static void c_maxtok(app *a, const char *arg) { set_key(a, "maxtok", arg); }
 
 static void c_export(app *a, const char *arg)
 {
-    if (!*arg) { app_err(a, "usage: :export FILE (writes FILE.json and FILE.md)"); return; }
+    if (!*arg) { app_err(a, "usage: :export FILE (writes FILE.json and FILE.md, and FILE.svg once w has explained the run)"); return; }
     char written[1024];
     sidr_status s = app_export(a, arg, written, sizeof written);
     if (s) app_err(a, "export failed: %s", sidr_last_error());
@@ -240,7 +240,7 @@ const ui_command_info ui_commands[] = {
     { "seed", "S", "sampling seed" },
     { "maxtok", "N", "cap on reasoning tokens" },
     { "set", "[KEY VALUE]", "show or change settings: beams think temp seed maxtok top_p pace color ascii" },
-    { "export", "FILE", "write the session as FILE.json and FILE.md" },
+    { "export", "FILE", "write FILE.json, FILE.md (and FILE.svg after w)" },
     { "load-eval", "FILE", "mark users hit/miss from 'sidr eval --json FILE'" },
     { "split", "all|test|valid|train", "which split's users to list" },
     { "filter", "all|hit|miss|notrun", "list users by outcome" },

@@ -1,6 +1,7 @@
 /* :export FILE writes the session as FILE.json (machine-readable) and
- * FILE.md (to paste into a report); :load-eval reads 'sidr eval --json'
- * results to mark users hit or miss. */
+ * FILE.md (to paste into a report), and once `w` has explained the row,
+ * FILE.svg: the picture `sidr explain --svg` draws (src/explain_svg.c);
+ * :load-eval reads 'sidr eval --json' results to mark users hit or miss. */
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <stdio.h>
@@ -8,6 +9,7 @@
 #include <string.h>
 
 #include "app.h"
+#include "explain_svg.h"
 #include "util.h"
 
 /* Valid UTF-8 (stray bytes become U+FFFD), malloc'd. */
@@ -306,6 +308,19 @@ sidr_status app_export(app *a, const char *base_in, char *written, size_t cap)
         }
     }
     if (fclose(f)) return sidr_fail(SIDR_ERR_IO, "%s: %s", path_m, strerror(errno));
+    /* the explanation of this very row, as far as it got (Esc keeps what is done) */
+    if (a->why_state != WHY_NONE && a->why_state != WHY_FAILED && a->why_user == row->user && a->why_split == split &&
+        a->why_row == rown) {
+        char path_s[4200];
+        snprintf(path_s, sizeof path_s, "%s.svg", base);
+        sidr_status s = explain_svg_write_row(path_s, &a->why, &a->ss, (sidr_split_id)split, rown);
+        if (s) return s;
+        if (a->why.occl_delta && a->why.occl_done < a->why.n_hist)
+            snprintf(written, cap, "%s, %s and %s (the explanation; occlusion of %d of %d items)", path_j, path_m, path_s,
+                     a->why.occl_done, a->why.n_hist);
+        else snprintf(written, cap, "%s, %s and %s (the explanation)", path_j, path_m, path_s);
+        return SIDR_OK;
+    }
     snprintf(written, cap, "%s and %s", path_j, path_m);
     return SIDR_OK;
 }

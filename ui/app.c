@@ -164,6 +164,7 @@ static void set_current(app *a, int user, int split, int row)
     a->cur_user = user;
     a->cur_split = split;
     a->cur_row = row;
+    edit_follow_row(a);
     view *h = &a->views[PANE_HISTORY];
     h->sel = h->top = 0;
     list_set_sel(a, h, 0);
@@ -247,6 +248,8 @@ static void release_run(app *a)
  * Reasoning, Beam and Codebook. */
 static int pane_shown(const app *a, int p)
 {
+    if (p == PANE_DIFF) return diff_shown(a);
+    if (diff_shown(a)) return 0;
     if (p == PANE_ALIGN) return a->al.shown;
     if (p == PANE_REASONING || p == PANE_BEAM || p == PANE_CODEBOOK) return !a->al.shown;
     return 1;
@@ -262,6 +265,7 @@ int app_pane_item(app *a, int pane)
 void app_focus(app *a, int p)
 {
     if (p < 0 || p >= PANE_COUNT) return;
+    if (p != PANE_DIFF) a->edit.diff_shown = 0;
     if (p == PANE_ALIGN) {
         int item = a->focus != PANE_ALIGN ? app_pane_item(a, a->focus) : -1;
         a->al.shown = 1;
@@ -279,6 +283,7 @@ void app_cancel_run(app *a, const char *why)
     if (a->rstate != RUN_ACTIVE) return;
     a->rstate = RUN_CANCELLED;
     a->paused = 0;
+    a->edit.chain = 0; /* the edited run no longer follows */
     a->run_t1 = now_seconds();
     static const char *const phase_names[] = { "before the prefill", "during the reasoning", "at the bridge",
                                                 "during the beam search", "at the end" };
@@ -301,7 +306,7 @@ void app_start_run(app *a)
     a->rank = -2;
     a->run_error[0] = 0;
     const char *hist[SIDR_MAX_HISTORY];
-    int nh = session_history(&a->ss, row, hist);
+    int nh = edit_run_history(a, hist);
     if (nh < 0) {
         a->rstate = RUN_FAILED;
         snprintf(a->run_error, sizeof a->run_error, "%s", sidr_last_error());
@@ -333,7 +338,9 @@ void app_start_run(app *a)
     bv->sel = 2;
     bv->top = 0;
     bv->col = 0;
-    app_msg(a, "running for user %s (%s); Esc cancels, p pauses, s steps", a->ss.ds.users[a->run_user].id,
+    const char *which = a->edit.chain ? "the original history first, then the edited one, "
+                        : a->edit.run_edits ? "the edited history, " : "";
+    app_msg(a, "running %sfor user %s (%s); Esc cancels, p pauses, s steps", which, a->ss.ds.users[a->run_user].id,
             a->set.think ? "thinking" : "no thinking");
 }
 
@@ -405,7 +412,8 @@ static void finish_run(app *a)
     const sidr_sample *row = sidr_dataset_row(&a->ss.ds, (sidr_split_id)a->run_split, a->run_row);
     const sidr_item *t = row ? &a->ss.ds.items[row->target] : NULL;
     a->rank = t && t->sid ? rec_rank(&a->run, t->sid) : -1;
-    if (row) a->outcome[a->run_split][a->run_row] = a->rank >= 0 ? a->rank : -1;
+    /* the Users pane's hit/miss is the dataset history's */
+    if (row && !a->edit.run_edits) a->outcome[a->run_split][a->run_row] = a->rank >= 0 ? a->rank : -1;
     if (a->rank >= 0) app_msg(a, "hit: the target is beam %d of %d", a->rank + 1, a->run.bs.n_hyps);
     else app_msg(a, "miss: the target %s is not among the %d beams", t && t->sid ? t->sid : "(no SID)", a->run.bs.n_hyps);
     view *bv = &a->views[PANE_BEAM];
@@ -413,6 +421,7 @@ static void finish_run(app *a)
     bv->top = 0;
     bv->follow = 1;
     if (a->focus == PANE_BEAM && bv->ops->selected) bv->ops->selected(a, bv);
+    if (edit_run_done(a)) app_start_run(a); /* the edited run after the original */
 }
 
 static void run_step(app *a)
@@ -571,7 +580,7 @@ sidr_status app_open(app *a, const ui_config *cfg, const char *model_dir, const 
     build_last_rows(a);
     a->entries = xmalloc((size_t)a->ss.ds.n_users * sizeof *a->entries);
     const view_ops *ops[PANE_COUNT] = { &view_users_ops, &view_history_ops, &view_reasoning_ops, &view_beam_ops,
-                                        &view_codebook_ops, &view_align_ops };
+                                        &view_codebook_ops, &view_align_ops, &view_diff_ops };
     for (int i = 0; i < PANE_COUNT; i++) {
         a->views[i].ops = ops[i];
         a->views[i].id = i;
@@ -587,6 +596,7 @@ sidr_status app_open(app *a, const ui_config *cfg, const char *model_dir, const 
     a->scr.ascii = cfg->ascii > 0;
     cb_init(a);
     al_init(a);
+    edit_init(a);
     app_refilter(a);
     for (int i = 0; i < PANE_COUNT; i++)
         if (a->views[i].ops->open) a->views[i].ops->open(a, &a->views[i]);
@@ -608,8 +618,10 @@ void app_close(app *a)
     free(a->mentions);
     cb_free(a);
     al_free(a);
+    edit_free(a);
     codebook_free_cache();
     align_free_cache();
+    diff_free_cache();
     help_free_cache();
     for (int s = 0; s < SIDR_SPLIT_COUNT; s++) {
         free(a->last_row[s]);
@@ -637,8 +649,8 @@ void app_layout(app *a)
 {
     int W = a->scr.w, PH = a->scr.h - 2;
     for (int i = 0; i < PANE_COUNT; i++) a->views[i].r = (ui_rect){ 0, 0, 0, 0 };
-    if (a->zoom) {
-        a->views[a->focus].r = (ui_rect){ 0, 0, PH, W };
+    if (a->zoom || diff_shown(a)) {
+        a->views[diff_shown(a) ? PANE_DIFF : a->focus].r = (ui_rect){ 0, 0, PH, W };
         return;
     }
     int uw = clampi(W * a->lay_users / 1000, 12, W / 2);
@@ -751,7 +763,7 @@ void app_draw(app *a)
             if (v->ops->draw) v->ops->draw(a, v, c);
             else list_draw(a, v, c);
         }
-        if (!a->zoom) {
+        if (!a->zoom && !diff_shown(a)) {
             uint32_t vl = scr_glyph(s, 0x2502, '|');
             view *u = &a->views[PANE_USERS], *b = &a->views[PANE_BEAM];
             scr_vline(s, 0, u->r.x + u->r.w, PH, vl, ST_BORDER);
@@ -836,6 +848,7 @@ static void do_action(app *a, ui_action act)
         if (a->rstate == RUN_ACTIVE) app_msg(a, "paused after one step: s steps again, p resumes");
         break;
     case A_WHY: why_start(a); break;
+    case A_DIFF: diff_toggle(a); break;
     case A_THINK:
         a->set.think = !a->set.think;
         app_msg(a, "thinking %s for the next run", a->set.think ? "on" : "off");
@@ -941,6 +954,21 @@ out:
 }
 
 /* ---- search ---------------------------------------------------------------- */
+
+int app_find_item(const app *a, const char *pattern, int from, int dir, int skip_current)
+{
+    const sidr_dataset *ds = &a->ss.ds;
+    int n = ds->n_items;
+    if (!n) return -1;
+    int start = from >= 0 ? from : dir > 0 ? n - 1 : 0;
+    for (int k = skip_current || from < 0 ? 1 : 0; k <= n; k++) {
+        int i = ((start + dir * k) % n + n) % n;
+        const sidr_item *it = &ds->items[i];
+        if (!it->sid) continue;
+        if (text_find(it->title, pattern) || text_find(it->sid, pattern) || !strcmp(it->id, pattern)) return i;
+    }
+    return -1;
+}
 
 void app_search(app *a, const char *pattern, int dir, int skip_current)
 {

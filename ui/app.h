@@ -11,6 +11,7 @@
 
 #include "ui_config.h"
 #include "align_report.h"
+#include "edit.h"
 #include "explain.h"
 #include "keys.h"
 #include "recommend.h"
@@ -22,7 +23,7 @@
 #define UI_MIN_H 16
 #define UI_MAX_LEVELS 8
 
-typedef enum { PANE_USERS, PANE_HISTORY, PANE_REASONING, PANE_BEAM, PANE_CODEBOOK, PANE_ALIGN, PANE_COUNT } pane_id;
+typedef enum { PANE_USERS, PANE_HISTORY, PANE_REASONING, PANE_BEAM, PANE_CODEBOOK, PANE_ALIGN, PANE_DIFF, PANE_COUNT } pane_id;
 
 typedef enum { RUN_NONE, RUN_ACTIVE, RUN_DONE, RUN_CANCELLED, RUN_FAILED } run_state;
 typedef enum { WHY_NONE, WHY_RUNNING, WHY_DONE, WHY_FAILED } why_state;
@@ -190,6 +191,9 @@ typedef struct app {
     /* Alignment */
     aldata al;
 
+    /* counterfactual history edits and the runs they are compared by */
+    hist_edits edit;
+
     /* screen and panes */
     ui_screen scr;
     view views[PANE_COUNT];
@@ -290,6 +294,10 @@ void why_cancel(app *a, const char *reason);
 void why_release(app *a);
 int why_for_row(const app *a);          /* 1: an explanation of the current row is held */
 int why_most_influential(const app *a); /* the item whose removal lowers the top SID's log-probability most, -1 */
+
+/* The next catalogue item (with a SID) from item `from` in direction dir whose
+ * title or SID contains pattern or whose id is pattern; -1 none. */
+int app_find_item(const app *a, const char *pattern, int from, int dir, int skip_current);
 
 /* Focuses a pane (the layout follows: Alignment or Reasoning/Beam/Codebook). */
 void app_focus(app *a, int pane);

@@ -222,6 +222,7 @@ sidr_status app_export(app *a, const char *base_in, char *written, size_t cap)
         cJSON_AddNumberToObject(tm, "beam_s", r->t_beam);
         cJSON_AddNumberToObject(tm, "reasoning_tokens_per_s", r->t_reasoning > 0 ? r->n_gen / r->t_reasoning : 0);
     }
+    edit_export_json(a, root, split, rown);
     char *json = cJSON_Print(root);
     cJSON_Delete(root);
     char path_j[4200], path_m[4200];
@@ -307,6 +308,7 @@ sidr_status app_export(app *a, const char *base_in, char *written, size_t cap)
             fputc('\n', f);
         }
     }
+    edit_export_md(a, f, split, rown);
     if (fclose(f)) return sidr_fail(SIDR_ERR_IO, "%s: %s", path_m, strerror(errno));
     /* the explanation of this very row, as far as it got (Esc keeps what is done) */
     if (a->why_state != WHY_NONE && a->why_state != WHY_FAILED && a->why_user == row->user && a->why_split == split &&

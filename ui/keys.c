@@ -38,6 +38,7 @@ const key_row key_table[] = {
     { SC_GLOBAL, A_STEP, "step", "s", "Pause and do one engine step (a token, a beam level)" },
     { SC_GLOBAL, A_THINK, "toggle-think", "t", "Thinking mode on/off for the next run" },
     { SC_GLOBAL, A_WHY, "why", "w", "Why: attention, occlusion, gradient (History); lens (Beam)" },
+    { SC_GLOBAL, A_DIFF, "diff", "D", "Diff view: the original and the edited history's runs side by side (again: back)" },
     { SC_GLOBAL, A_CODEBOOK, "codebook", "c", "Codebook of the selected SID token" },
     { SC_GLOBAL, A_BACK, "back", "Backspace", "Back to the previous codebook token" },
     { SC_GLOBAL, A_REDRAW, "redraw", "C-l", "Redraw the screen" },
@@ -49,6 +50,12 @@ const key_row key_table[] = {
     { SC_USERS, A_FILTER_SPLIT, "users.filter-split", "f", "Filter by split: all, test, valid, train" },
     { SC_USERS, A_FILTER_OUTCOME, "users.filter-outcome", "F", "Filter by outcome: all, hit, miss, not run" },
     { SC_HISTORY, A_CODEBOOK, "history.codebook", "Enter", "Codebook of the selected SID token (h/l picks the level)" },
+    { SC_HISTORY, A_HIST_DELETE, "history.delete", "d Del", "Edit: delete the item under the cursor (r runs the edited history)" },
+    { SC_HISTORY, A_HIST_MOVE_UP, "history.move-up", "K", "Edit: move the item up" },
+    { SC_HISTORY, A_HIST_MOVE_DOWN, "history.move-down", "J", "Edit: move the item down" },
+    { SC_HISTORY, A_HIST_INSERT, "history.insert", "i Ins", "Edit: insert before the cursor; / picks a catalogue item by title or SID, n/N, Enter" },
+    { SC_HISTORY, A_UNDO, "history.undo", "u", "Undo the last edit (all levels; opening another user drops the edits)" },
+    { SC_HISTORY, A_REVERT, "history.revert", "U", "Undo every edit: back to the dataset's history" },
     { SC_REASONING, A_FOLLOW, "reasoning.follow", "Enter", "SID mention: open its item and codebook; else alternatives" },
     { SC_REASONING, A_ALTS, "reasoning.alternatives", "a", "Show / hide the top alternatives of the selected token" },
     { SC_REASONING, A_PREV_LINK, "reasoning.prev-link", "[", "Previous SID mention" },
@@ -59,10 +66,11 @@ const key_row key_table[] = {
     { SC_ALIGN, A_SEARCH, "alignment.search", "/", "Pick an item by title, SID or id (n, N: next, previous match)" },
     { SC_ALIGN, A_ALIGN_SORT, "alignment.sort", "o", "Sort the worst-aligned list: levels right, title F1, sample order" },
     { SC_ALIGN, A_ALIGN_SAMPLE, "alignment.sample", "m", "Measure the seeded sample again (Esc cancels)" },
+    { SC_DIFF, A_DIFF, "diff.close", "Esc", "Close the diff view (D too)" },
 };
 const int key_table_len = (int)(sizeof key_table / sizeof key_table[0]);
 
-static const char *const scope_names[SC_COUNT] = { "global", "users", "history", "reasoning", "beam", "codebook", "alignment", "help" };
+static const char *const scope_names[SC_COUNT] = { "global", "users", "history", "reasoning", "beam", "codebook", "alignment", "diff", "help" };
 
 const char *scope_name(int scope)
 {
@@ -144,7 +152,7 @@ static int parse_keys(const char *spec, int *keys, int *n, char *err, size_t cap
 void keymap_default(keymap *km)
 {
     memset(km, 0, sizeof *km);
-    for (int r = 0; r < key_table_len && r < 64; r++) parse_keys(key_table[r].keys, km->keys[r], &km->n_keys[r], NULL, 0);
+    for (int r = 0; r < key_table_len && r < 96; r++) parse_keys(key_table[r].keys, km->keys[r], &km->n_keys[r], NULL, 0);
 }
 
 int keymap_bind(keymap *km, const char *name, const char *spec, char *err, size_t cap)

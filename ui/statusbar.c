@@ -174,8 +174,9 @@ static void build_help(app *a)
     tline_add(t, ST_DIM, -1, 0, " %s", "Generated from the key table that drives dispatch; rebind keys in the config file (sidr-config(5)).");
     static const char *const scope_titles[SC_COUNT] = { "Everywhere", "Users pane", "History pane", "Reasoning pane",
                                                         "Beam pane", "Codebook pane",
-                                                        "Alignment pane (6: in place of Reasoning, Beam and Codebook)", "Help" };
-    for (int scope = SC_GLOBAL; scope <= SC_ALIGN; scope++) {
+                                                        "Alignment pane (6: in place of Reasoning, Beam and Codebook)",
+                                                        "Diff view (D: the original and the edited history's runs)", "Help" };
+    for (int scope = SC_GLOBAL; scope < SC_HELP; scope++) {
         hline();
         t = hline();
         tline_add(t, ST_HEADER, -1, 0, " %s", scope_titles[scope]);

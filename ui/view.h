@@ -50,7 +50,8 @@ typedef struct view {
     ui_rect r;              /* the whole pane as last laid out (title row included) */
 } view;
 
-extern const view_ops view_users_ops, view_history_ops, view_reasoning_ops, view_beam_ops, view_codebook_ops, view_align_ops;
+extern const view_ops view_users_ops, view_history_ops, view_reasoning_ops, view_beam_ops, view_codebook_ops, view_align_ops,
+    view_diff_ops;
 
 /* The shared list drawer and cursor movement. */
 void list_draw(struct app *a, view *v, ui_rect r);
@@ -60,6 +61,7 @@ int list_search(struct app *a, view *v, const char *pattern, int dir, int skip_c
 /* Releases the Codebook pane's line cache. */
 void codebook_free_cache(void);
 void align_free_cache(void);
+void diff_free_cache(void);
 void help_free_cache(void);
 
 #endif

@@ -558,21 +558,11 @@ static int key(app *a, view *v, ui_action act)
 /* / picks an item: the next whose title, SID or id contains the pattern. */
 static int search(app *a, view *v, const char *pattern, int dir, int skip_current)
 {
-    const sidr_dataset *ds = &a->ss.ds;
-    int n = ds->n_items;
-    if (!n) return 0;
-    int start = a->al.item >= 0 ? a->al.item : dir > 0 ? n - 1 : 0;
-    for (int k = skip_current || a->al.item < 0 ? 1 : 0; k <= n; k++) {
-        int i = ((start + dir * k) % n + n) % n;
-        const sidr_item *it = &ds->items[i];
-        if (!it->sid) continue;
-        if (text_find(it->title, pattern) || text_find(it->sid, pattern) || !strcmp(it->id, pattern)) {
-            al_set_item(a, i);
-            v->sel = v->top = 0;
-            return 1;
-        }
-    }
-    return 0;
+    int i = app_find_item(a, pattern, a->al.item, dir, skip_current);
+    if (i < 0) return 0;
+    al_set_item(a, i);
+    v->sel = v->top = 0;
+    return 1;
 }
 
 static int item(app *a, view *v)

@@ -6,7 +6,12 @@
  * decision positions, a bar scaled to the largest), "occl" (the change in
  * the top SID's log-probability when the item is removed) and "grad"
  * (gradient x input, summed over the item's SID tokens, divided by the
- * largest magnitude over the history). */
+ * largest magnitude over the history).
+ *
+ * Counterfactual edits (ui/edit.c) change what the pane lists: the edited
+ * history, inserted items marked '+' and moved ones '~' after the position,
+ * the title saying how many edits are in effect; an insert shows its
+ * candidate (picked by '/' over the catalogue) at the insertion point. */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -15,14 +20,14 @@
 
 static int n_items(app *a)
 {
-    const sidr_sample *row = app_cur_sample(a);
-    return row ? row->n_hist : 0;
+    int n;
+    edit_items(a, &n);
+    return n;
 }
 
 static int n_lines(app *a, view *v)
 {
-    const sidr_sample *row = app_cur_sample(a);
-    return row ? row->n_hist + 2 : 1;
+    return app_cur_sample(a) ? n_items(a) + 2 + a->edit.picking : 1;
 }
 
 static int n_fixed(app *a, view *v)
@@ -30,13 +35,34 @@ static int n_fixed(app *a, view *v)
     return app_cur_sample(a) ? 1 : 0;
 }
 
-/* The item shown on line i (1..n_hist: history, n_hist+1: target), -1. */
+/* What line i shows: a history position (>= 0) or one of these. */
+enum { L_NONE = -4, L_TARGET = -3, L_PICK = -2, L_HEAD = -1 };
+
+static int slot(app *a, int i)
+{
+    if (!app_cur_sample(a)) return L_NONE;
+    if (i == 0) return L_HEAD;
+    int k = i - 1, n = n_items(a);
+    if (a->edit.picking) {
+        if (k == a->edit.pick_pos) return L_PICK;
+        if (k > a->edit.pick_pos) k--;
+    }
+    return k < n ? k : k == n ? L_TARGET : L_NONE;
+}
+
+static int line_of(app *a, int pos)
+{
+    return 1 + pos + (a->edit.picking && pos >= a->edit.pick_pos);
+}
+
+/* The item shown on line i, -1. */
 static int item_of_line(app *a, int i)
 {
-    const sidr_sample *row = app_cur_sample(a);
-    if (!row || i < 1) return -1;
-    if (i <= row->n_hist) return row->hist[i - 1];
-    if (i == row->n_hist + 1) return row->target;
+    int n, k = slot(a, i);
+    const int *items = edit_items(a, &n);
+    if (k >= 0) return items[k];
+    if (k == L_PICK) return a->edit.pick_item;
+    if (k == L_TARGET) return app_cur_sample(a)->target;
     return -1;
 }
 
@@ -93,7 +119,7 @@ static void line(app *a, view *v, int i, int width, tline *t)
     }
     int sidw = a->sid_width;
     int brand_w = width >= 90 ? 18 : width >= 70 ? 12 : 0;
-    int why = why_for_row(a) && a->why_state != WHY_FAILED;
+    int why = why_for_row(a) && a->why_state != WHY_FAILED && !edit_active(a);
     int attn_w = why ? 6 : 0, occl_w = why ? 6 : 0, grad_w = why && width >= 90 ? 6 : 0;
     int top_w = has_run(a) && a->rstate == RUN_DONE ? 4 : 0;
     if (i == 0) {
@@ -109,14 +135,26 @@ static void line(app *a, view *v, int i, int width, tline *t)
         if (top_w) tline_add(t, ST_HEADER, top_w, SPAN_RIGHT, "%s", "#1");
         return;
     }
-    int item = item_of_line(a, i);
+    int sl = slot(a, i), item = item_of_line(a, i);
+    if (sl == L_PICK) {
+        tline_add(t, ST_SPECIAL, 3, SPAN_RIGHT, "%s", "ins");
+        tline_add(t, ST_HIT, 1, 0, "%s", "+");
+        if (item < 0) {
+            tline_add(t, ST_DIM, -1, 0, "%s", "/ picks an item by title or SID; Esc cancels");
+            return;
+        }
+    }
     if (item < 0) return;
     const sidr_item *it = &a->ss.ds.items[item];
-    int target = i == row->n_hist + 1;
+    int target = sl == L_TARGET;
     t->tag = item;
     if (target) tline_add(t, ST_TARGET, 3, SPAN_RIGHT, "%s", a->scr.ascii ? "=>" : "\xE2\x86\x92");
-    else tline_add(t, ST_NUMBER, 3, SPAN_RIGHT, "%d", i);
-    tline_add(t, ST_NORMAL, 1, 0, "%s", "");
+    else if (sl >= 0) {
+        tline_add(t, ST_NUMBER, 3, SPAN_RIGHT, "%d", sl + 1);
+        int m = edit_mark(a, sl);
+        tline_add(t, m == '+' ? ST_HIT : m == '~' ? ST_SPECIAL : ST_NORMAL, 1, 0, "%s", m == '+' ? "+" : m == '~' ? "~" : "");
+    }
+    if (target) tline_add(t, ST_NORMAL, 1, 0, "%s", "");
     int focused = a->focus == v->id && i == v->sel;
     if (it->sid && it->n_levels > 0) {
         int used = 0;
@@ -131,7 +169,7 @@ static void line(app *a, view *v, int i, int width, tline *t)
     } else tline_add(t, ST_DIM, sidw + 1, 0, "%s", "(no SID)");
     tline_add(t, target ? ST_TARGET : ST_NORMAL, -1, 0, "%s", it->title[0] ? it->title : it->id);
     if (brand_w) tline_add(t, ST_DIM, brand_w, SPAN_ELLIPSIS, " %s", it->brand ? it->brand : "");
-    int h = i - 1; /* the history index; the target line has no attribution */
+    int h = sl; /* the history index; the target line has no attribution */
     const explain_result *ex = &a->why;
     if (attn_w) {
         char b[64];
@@ -173,8 +211,89 @@ static void selected(app *a, view *v)
     app_select_item(a, item, v->col);
 }
 
+/* Keys while an insert picks its item: Enter inserts, Esc gives up, the
+ * search keys look further; anything else gives up and does its usual job. */
+static int pick_key(app *a, view *v, ui_action act)
+{
+    hist_edits *e = &a->edit;
+    switch (act) {
+    case A_CODEBOOK:
+        if (e->pick_item < 0) { app_msg(a, "nothing picked yet: / searches the catalogue's titles and SIDs"); return 1; }
+        e->picking = 0;
+        edit_insert(a, e->pick_pos, e->pick_item);
+        list_set_sel(a, v, line_of(a, e->pick_pos));
+        selected(a, v);
+        return 1;
+    case A_CANCEL:
+        e->picking = 0;
+        list_set_sel(a, v, line_of(a, e->pick_pos));
+        app_msg(a, "insert cancelled");
+        return 1;
+    case A_SEARCH: case A_SEARCH_NEXT: case A_SEARCH_PREV: case A_REDRAW: case A_HELP: return 0;
+    default:
+        e->picking = 0;
+        list_set_sel(a, v, line_of(a, e->pick_pos));
+        app_msg(a, "insert cancelled");
+        return -1;
+    }
+}
+
+static int edit_key(app *a, view *v, ui_action act)
+{
+    int k = slot(a, v->sel), n = n_items(a), gen = a->edit.gen;
+    switch (act) {
+    case A_HIST_DELETE:
+        edit_delete(a, k);
+        if (a->edit.gen != gen) list_set_sel(a, v, line_of(a, k < n_items(a) ? k : n_items(a) - 1));
+        break;
+    case A_HIST_MOVE_UP: case A_HIST_MOVE_DOWN: {
+        int d = act == A_HIST_MOVE_UP ? -1 : 1;
+        edit_move(a, k, d);
+        if (a->edit.gen != gen) list_set_sel(a, v, line_of(a, k + d));
+        break;
+    }
+    case A_HIST_INSERT:
+        if (n >= SIDR_MAX_HISTORY) { edit_insert(a, n, -1); return 1; } /* says why not */
+        edit_follow_row(a);
+        a->edit.picking = 1;
+        a->edit.pick_pos = k >= 0 ? k : n;
+        a->edit.pick_item = -1;
+        v->sel = 1 + a->edit.pick_pos;
+        cmdline_open(a, '/');
+        break;
+    case A_UNDO: case A_REVERT:
+        if (act == A_UNDO) edit_undo(a);
+        else edit_revert(a);
+        list_set_sel(a, v, v->sel);
+        break;
+    default: return 0;
+    }
+    selected(a, v);
+    a->dirty = 1;
+    return 1;
+}
+
+/* '/' while inserting searches the catalogue (as the Alignment pane's), else the lines. */
+static int search(app *a, view *v, const char *pattern, int dir, int skip_current)
+{
+    hist_edits *e = &a->edit;
+    if (!e->picking) return list_search(a, v, pattern, dir, skip_current);
+    int item = app_find_item(a, pattern, e->pick_item, dir, skip_current);
+    if (item < 0) return 0;
+    e->pick_item = item;
+    v->sel = 1 + e->pick_pos;
+    const sidr_item *it = &a->ss.ds.items[item];
+    app_msg(a, "insert at #%d: %s %s? Enter inserts, n/N other matches, Esc cancels", e->pick_pos + 1, it->sid, it->title);
+    return 1;
+}
+
 static int key(app *a, view *v, ui_action act)
 {
+    if (a->edit.picking) {
+        int r = pick_key(a, v, act);
+        if (r >= 0) return r;
+    }
+    if (edit_key(a, v, act)) return 1;
     if (act == A_MOVE_LEFT || act == A_MOVE_RIGHT) {
         int L = a->ss.ds.sid_levels > 0 ? a->ss.ds.sid_levels : 1;
         v->col += act == A_MOVE_RIGHT ? 1 : -1;
@@ -195,7 +314,12 @@ static void title(app *a, view *v, char *buf, size_t cap)
     int n = snprintf(buf, cap, "%s %s:%d %d item%s", a->ss.ds.users[a->cur_user].id, sidr_split_name((sidr_split_id)a->cur_split),
                      a->cur_row, n_items(a), n_items(a) == 1 ? "" : "s");
     if (n <= 0 || (size_t)n >= cap) return;
-    if (why_for_row(a) && a->why_state == WHY_RUNNING)
+    if (edit_active(a)) {
+        char u[16], d[16];
+        keymap_hint(&a->km, SC_HISTORY, A_UNDO, u, sizeof u);
+        keymap_hint(&a->km, SC_GLOBAL, A_DIFF, d, sizeof d);
+        snprintf(buf + n, cap - n, "  %d EDIT%s: %s undo, %s diff", a->edit.n_log, a->edit.n_log == 1 ? "" : "S", u, d);
+    } else if (why_for_row(a) && a->why_state == WHY_RUNNING)
         snprintf(buf + n, cap - n, "  explaining: occlusion %d/%d", a->why.occl_done, a->why.n_hist);
     else if (why_for_row(a) && a->why_state == WHY_DONE)
         snprintf(buf + n, cap - n, "  attn: attention; occl: d log p(#1) without it; grad: grad x input / max");
@@ -243,5 +367,6 @@ const view_ops view_history_ops = {
     .selected = selected,
     .title = title,
     .click = click,
+    .search = search,
     .item = item,
 };

@@ -27,6 +27,10 @@ void why_start(app *a)
         app_err(a, "nothing to explain: run the recommendation for this user first (r)");
         return;
     }
+    if (edit_active(a)) { /* its columns sit beside the dataset's items */
+        app_err(a, "w explains the dataset's history: U undoes the edits (D compares the runs)");
+        return;
+    }
     const sidr_sample *row = app_cur_sample(a);
     const char *hist[SIDR_MAX_HISTORY];
     int nh = row ? session_history(&a->ss, row, hist) : -1;

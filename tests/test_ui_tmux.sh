@@ -3,7 +3,8 @@
 # capture-pane reads the screen back.  Covers start-up, a streamed run, keys
 # handled while the engine decodes, Esc cancel and a following run, the
 # readline command line and its saved history, help, search, KEY_RESIZE
-# (bigger, too small, back), mouse clicks, colours versus NO_COLOR, q, and
+# (bigger, too small, back), mouse clicks, colours versus NO_COLOR, q, a
+# history edit and the diff view, and
 # `sidr` alone opening the explorer on the demo.  Skips when tmux is absent
 # (./quickstart installs it).  Emits TAP.
 SIDR=${SIDR:-./sidr}
@@ -146,6 +147,27 @@ if wait_for s5 "1 Users"; then
   [ -n "$pid" ] && kill -TERM "$pid"
   check "SIGTERM ends the explorer cleanly" s5 "EXITED 0"
 else nok "SIGTERM ends the explorer cleanly"; fi
+
+# a counterfactual edit and the diff view, with NO_COLOR (the [-..-] {+..+} markers and rank moves carry it)
+start s9 80x24 "NO_COLOR=1" "$EXPLORE"
+check "an explorer for an edit starts" s9 "1 Users"
+keys s9 Enter
+check "the original run ends: hit at rank 3" s9 "hit @3"
+keys s9 2 d
+check "d in History deletes the item under the cursor; the title counts the edit" s9 "4 items  1 EDIT: u undo, D diff"
+keys s9 r
+check "r runs the edited history" s9 "edited history (1 edit)"
+keys s9 D
+check "D opens the diff view" s9 "original vs edited history"
+if screen s9 | grep -q "^ original rank 3 of 4, edited " && screen s9 | grep -q "^ original  *│ edited"; then
+  ok "the diff view shows the target's rank in both runs and the top-K side by side"
+else nok "the diff view shows the target's rank in both runs and the top-K side by side"; screen s9 | sed 's/^/# /'; fi
+keys s9 Escape
+check "Esc closes the diff view" s9 "2 History"
+keys s9 u
+check "u undoes the edit" s9 "U1 test:0 5 items"
+keys s9 q
+check "and quits" s9 "EXITED 0"
 
 # `sidr` alone opens the explorer when the demo is installed (here: a fake share/)
 mkdir -p "$TMP/share/demo"

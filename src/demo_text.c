@@ -309,7 +309,6 @@ typedef struct {
                                  department that matters (the target's, or the project's) */
     int tier;                 /* their typical tier */
     double lo, hi;            /* their price range */
-    int owned_before;         /* the target item was bought before */
     demo_rng rng;
 } sctx;
 
@@ -354,8 +353,9 @@ static void sctx_init(sctx *c, const sidr_demo_world *w, const sidr_demo_sample 
     c->focus_tmpl = c->focus_slot >= 0 ? u->intent[c->focus_slot] : -1;
     c->other_slot[0] = c->other_slot[1] = -1;
     int bcount[64] = { 0 }, tiers = 0, nt = 0;
-    int bdept = demo_type_dept(c->ttype);
-    if (c->tg->kind == SIDR_DEMO_NOISE && c->focus_tmpl >= 0) bdept = demo_type_dept(c->p->intents[c->focus_tmpl].type[0]);
+    /* the department whose brands matter: the project's, else the latest purchase's (never the target's) */
+    int bdept = c->focus_tmpl >= 0 ? demo_type_dept(c->p->intents[c->focus_tmpl].type[0])
+                                   : demo_type_dept(w->items[u->ev[s->pos - 1].item].type);
     c->lo = 1e30;
     c->hi = 0;
     for (int e = c->h0; e < s->pos; e++) {
@@ -392,7 +392,6 @@ static void sctx_init(sctx *c, const sidr_demo_world *w, const sidr_demo_sample 
         if (bcount[b] > c->brand_n) c->brand_n = bcount[b], c->brand = b;
     c->tier = nt ? (tiers * 2 + nt) / (2 * nt) : u->tier;
     if (!nt) c->lo = c->hi = 0;
-    for (int e = 0; e < s->pos; e++) c->owned_before |= u->ev[e].item == c->target;
 }
 
 /* "<sid> (an aquarium filter)" */
@@ -498,38 +497,58 @@ static char *sent_join(sentences *S, int min_words, int max_words, demo_rng *rng
     return demo_buf_take(&b);
 }
 
-/* Template steps the user has not bought before the target, the target's
- * type first; at most cap. */
-static int missing_types(const sctx *c, int *out, int cap)
+/* The focus project's steps the history window does not show bought, the
+ * lowest stage first and in table order, as the generator offers them; at
+ * most cap.  *n_next gets how many belong to the lowest open stage.  Only the
+ * history and the project decide the list, never the target: at inference
+ * the model can write the same list, and the SID that follows it learns to
+ * spread over the steps the way the purchases do. */
+static int open_steps(const sctx *c, int *out, int cap, int *n_next)
 {
-    int n = 0;
-    if (c->tg->kind == SIDR_DEMO_STEP) out[n++] = c->ttype;
+    int n = 0, first_stage = -1;
+    *n_next = 0;
+    if (c->focus_tmpl < 0) return 0;
     const demo_intent_rt *ir = &c->p->intents[c->focus_tmpl];
-    for (int k = 0; k < ir->n_steps && n < cap; k++) {
-        int t = ir->type[k], have = 0;
-        for (int e = 0; e < c->pos && !have; e++) have = ev_item(c, e)->type == t;
-        for (int q = 0; q < n; q++) have |= out[q] == t;
-        if (!have) out[n++] = t;
-    }
+    for (int st = 0; st < 256 && n < cap; st++)
+        for (int k = 0; k < ir->n_steps && n < cap; k++) {
+            if (ir->stage[k] != st) continue;
+            int t = ir->type[k], have = 0;
+            for (int e = c->h0; e < c->pos && !have; e++) have = ev_item(c, e)->type == t;
+            if (have) continue;
+            if (first_stage < 0) first_stage = st;
+            if (st == first_stage) (*n_next)++;
+            out[n++] = t;
+        }
     return n;
 }
 
-static void brand_clause(demo_buf *b, sctx *c)
+/* The brand the history would carry into department dept: the latest
+ * non-noise purchase there, -1 for none. */
+static int history_brand(const sctx *c, int dept)
 {
-    const sidr_demo_item *t = &c->w->items[c->target];
-    const char *bn = demo_brands[t->brand_idx].name;
-    int seen = 0;
-    for (int e = c->h0; e < c->pos; e++) seen |= ev_item(c, e)->brand_idx == t->brand_idx;
-    if (t->brand_idx == c->brand && c->brand_n >= 2) {
+    for (int e = c->pos - 1; e >= c->h0; e--)
+        if (c->u->ev[e].kind != SIDR_DEMO_NOISE && demo_type_dept(ev_item(c, e)->type) == dept)
+            return ev_item(c, e)->brand_idx;
+    return -1;
+}
+
+/* The latest consumable of the window bought for a reason (not as noise), -1. */
+static int due_refill(const sctx *c)
+{
+    for (int e = c->pos - 1; e >= c->h0; e--)
+        if (c->u->ev[e].kind != SIDR_DEMO_NOISE && demo_type(ev_item(c, e)->type)->consumable) return e;
+    return -1;
+}
+
+static void brand_clause(demo_buf *b, sctx *c, int type)
+{
+    int br = history_brand(c, demo_type_dept(type));
+    if (br >= 0) {
         static const char *const f[] = { "most likely from %s again", "and I would stay with %s", "from %s once more" };
-        demo_buf_addf(b, PICK(&c->rng, f), bn);
-    } else if (seen) {
-        demo_buf_addf(b, "probably from %s, a brand they have bought before", bn);
+        demo_buf_addf(b, PICK(&c->rng, f), demo_brands[br].name);
     } else {
-        static const char *const f[] = { "probably from %s", "possibly from %s, which %s", "with %s a likely pick" };
-        int k = demo_rng_int(&c->rng, 3);
-        if (k == 1) demo_buf_addf(b, f[1], bn, demo_brands[t->brand_idx].focus);
-        else demo_buf_addf(b, f[k], bn);
+        static const char *const f[] = { "the brand still open", "with no brand to go by yet" };
+        demo_buf_add(b, PICK(&c->rng, f));
     }
 }
 
@@ -583,8 +602,7 @@ char *demo_sample_reasoning(const sidr_demo_world *w, const sidr_demo_sample *s)
     demo_rng *r = &c.rng;
     sentences S = { 0 };
     demo_buf b = { 0 };
-    char at[160], at2[160];
-    const sidr_demo_item *T = &w->items[c.target];
+    char at[160];
     const demo_intent_def *fi = c.focus_tmpl >= 0 ? &demo_intents[c.focus_tmpl] : NULL;
 
     static const char *const openers[] = {
@@ -686,14 +704,14 @@ char *demo_sample_reasoning(const sidr_demo_world *w, const sidr_demo_sample *s)
     }
 
     /* progress within the project */
-    if (fi && c.tg->kind == SIDR_DEMO_STEP) {
-        int owned[SIDR_DEMO_HISTORY], no = 0, miss[4];
+    if (fi) {
+        int owned[SIDR_DEMO_HISTORY], no = 0, miss[4], n_next;
         for (int k = 0; k < c.n_foc && no < 3; k++) {
             int t = ev_item(&c, c.foc[k])->type, dup = 0;
             for (int q = 0; q < no; q++) dup |= owned[q] == t;
             if (!dup) owned[no++] = t;
         }
-        int nm = missing_types(&c, miss, 3);
+        int nm = open_steps(&c, miss, 3, &n_next);
         if (no && nm) {
             switch (demo_rng_int(r, 3)) {
             case 0:
@@ -756,59 +774,46 @@ char *demo_sample_reasoning(const sidr_demo_world *w, const sidr_demo_sample *s)
     /* other threads and one-off purchases (said first when the project is new) */
     if (!threads_said) say_threads(&S, &c, fi, 0);
 
-    /* the prediction: product type, brand and tier, never the item */
-    a_tier_type(c.ttype, T->tier, at, sizeof at);
-    switch (c.tg->kind) {
-    case SIDR_DEMO_STEP: {
+    /* the prediction, from the history and the project alone (never the
+     * target): the project's next open steps at the history's tier and
+     * brand, a consumable due for a refill, or nothing in particular */
+    int next[4], n_next = 0, cons = due_refill(&c);
+    open_steps(&c, next, 3, &n_next);
+    if (n_next > 3) n_next = 3;
+    if (n_next) {
         static const char *const lead[] = { "So the next purchase should be", "I expect the next item to be",
                                             "The natural next step is", "My prediction is",
                                             "Next, I would expect" };
-        demo_buf_addf(&b, "%s %s, ", PICK(r, lead), at);
-        brand_clause(&b, &c);
+        demo_buf_addf(&b, "%s %s", PICK(r, lead), a_tier_type(next[0], c.tier, at, sizeof at));
+        for (int k = 1; k < n_next; k++) demo_buf_addf(&b, " or %s", a_type(next[k], at, sizeof at));
+        demo_buf_add(&b, ", ");
+        brand_clause(&b, &c, next[0]);
         demo_buf_add(&b, ".");
-        break;
-    }
-    case SIDR_DEMO_REFILL: {
-        const char *tn = demo_type(c.ttype)->name;
+        if (cons >= 0) {
+            demo_buf_addf(&b, demo_rng_int(r, 2) ? " A refill of the %s is also possible."
+                                                  : " The %s may need restocking too.",
+                          demo_type(ev_item(&c, cons)->type)->name);
+        }
+    } else if (cons >= 0) {
+        const int ty = ev_item(&c, cons)->type;
+        const char *tn = demo_type(ty)->name;
         switch (demo_rng_int(r, 3)) {
         case 0:
-            demo_buf_addf(&b, "The %s they rely on %s used up over time, and enough time has passed for a restock. ", tn,
-                          type_is(c.ttype));
+            demo_buf_addf(&b, "The %s they rely on %s used up over time, and a restock may be due. ", tn, type_is(ty));
             break;
         case 1:
-            demo_buf_addf(&b, "Their %s %s, and the last %s was bought a while ago. ", tn,
-                          plural_type(c.ttype) ? "are consumables" : "is a consumable", mass_type(c.ttype) || plural_type(c.ttype) ? "supply" : "one");
+            demo_buf_addf(&b, "Their %s %s, and those come back. ", tn,
+                          plural_type(ty) ? "are consumables" : "is a consumable");
             break;
-        default:
-            demo_buf_addf(&b, "Consumables come back, and the %s %s due again by now. ", tn, type_is(c.ttype));
-            break;
+        default: demo_buf_addf(&b, "Consumables come back, and the %s %s due again at some point. ", tn, type_is(ty)); break;
         }
-        demo_buf_addf(&b, "I expect a refill: %s, ", at);
-        brand_clause(&b, &c);
-        demo_buf_add(&b, c.owned_before ? ", very likely the same product as before." : ".");
-        break;
-    }
-    case SIDR_DEMO_UPGRADE: {
-        int prev = -1;
-        for (int e = c.pos - 1; e >= 0 && prev < 0; e--)
-            if (ev_item(&c, e)->type == c.ttype) prev = e;
-        const sidr_demo_item *o = prev >= 0 ? ev_item(&c, prev) : T;
-        a_tier_type(c.ttype, o->tier, at2, sizeof at2);
-        demo_buf_addf(&b, "They already own %s", at2);
-        if (prev >= c.h0 && sayable(&c, prev)) demo_buf_addf(&b, " (%s)", o->sid);
-        if (T->tier > o->tier) demo_buf_addf(&b, ", and the next move looks like an upgrade to %s, ", at);
-        else demo_buf_addf(&b, ", and the next move looks like a bigger %s, ", demo_type(c.ttype)->name);
-        brand_clause(&b, &c);
+        demo_buf_addf(&b, "I expect a refill: %s, ", a_tier_type(ty, c.tier, at, sizeof at));
+        brand_clause(&b, &c, ty);
         demo_buf_add(&b, ".");
-        break;
-    }
-    default: {
+    } else {
         if (fi) demo_buf_addf(&b, "Nothing for the %s needs buying right now, so ", fi->label);
         else demo_buf_add(&b, "The history does not call for an obvious next step, so ");
-        demo_buf_addf(&b, "the next purchase may well be an impulse pick: %s from %s, something popular at the moment.", at,
-                      demo_brands[T->brand_idx].name);
-        break;
-    }
+        demo_buf_add(&b, "the next purchase may well be an impulse pick, something popular at the moment.");
     }
     sent_add(&S, &b, 0);
     return sent_join(&S, 60, 200, r);

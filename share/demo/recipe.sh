@@ -16,6 +16,7 @@
 set -eu
 HERE=$(cd "$(dirname "$0")" && pwd)
 SIDR=${SIDR:-$(pwd)/sidr}
+case $SIDR in /*) ;; *) SIDR=$(pwd)/$SIDR ;; esac
 [ -x "$SIDR" ] || { echo "recipe: no sidr binary at $SIDR (set SIDR)" >&2; exit 2; }
 WORK=${1:-demo-work}
 SEED=${SEED:-42}
@@ -105,8 +106,9 @@ SHARDS=${SHARDS:-$(nproc 2>/dev/null || echo 2)}
 evaluate() {
   i=0 files="" out=${3:-$1}
   while [ "$i" -lt "$SHARDS" ]; do
-    SIDR_THREADS=1 "$SIDR" eval --model "$WORK/$1" --data "$WORK/data" $2 $L --shard "$i/$SHARDS" \
-      --json "$WORK/eval-$out.part$i.json" >/dev/null 2>&1 &
+    # run in WORK so the JSON names the model and data relative to it (no machine's paths)
+    (cd "$WORK" && SIDR_THREADS=1 "$SIDR" eval --model "$1" --data data $2 $L --shard "$i/$SHARDS" \
+      --json "eval-$out.part$i.json" >/dev/null 2>&1) &
     files="$files $WORK/eval-$out.part$i.json"
     i=$((i + 1))
   done

@@ -14,6 +14,7 @@
 #include "progress.h"
 #include "recommend.h"
 #include "session.h"
+#include "tasks.h"
 #include "util.h"
 
 static const struct option opts[] = {
@@ -33,6 +34,7 @@ static const struct option opts[] = {
     { "json", required_argument, NULL, 'j' },
     { "resume", no_argument, NULL, 'R' },
     { "stop-after", required_argument, NULL, 'A' },
+    { "given-reasoning", no_argument, NULL, 'G' },
     { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 },
 };
@@ -41,7 +43,7 @@ static void help(void)
 {
     printf("usage: sidr eval [--model DIR] [--data DIR] [--split test] [--think | --no-think] [--beams B]\n"
            "                 [--limit N] [--shard I/N] [--max-reasoning N] [--grounded] [--json FILE [--resume]]\n"
-           "                 [--stop-after N] [--traces N --temperature T [--seed S]]\n"
+           "                 [--stop-after N] [--traces N --temperature T [--seed S]] [--given-reasoning]\n"
            "Recommends for every row of the split and reports HR@{1,3,5,10}, NDCG@{1,3,5,10}, the\n"
            "invalid-SID rate, mean reasoning tokens and wall time. --limit takes the first N rows;\n"
            "--shard I/N then evaluates the I-th of N contiguous parts (0-based), for 'sidr eval-merge'.\n"
@@ -52,7 +54,11 @@ static void help(void)
            "them, as the answer is decoded within the catalogue's); the default is free decoding.\n"
            "--traces N samples N reasoning traces per row (at --temperature T > 0, seeds S, S+1, ...)\n"
            "and ranks SIDs by their probability averaged over the traces' beams; the default is one\n"
-           "greedy trace, as the paper.\n");
+           "greedy trace, as the paper.\n"
+           "--given-reasoning writes each row's reference reasoning (the dataset's reasoning_path, else\n"
+           "the rule's, as Stage 2 trains on) as the trace instead of decoding one, so the SID beam\n"
+           "follows a known trace: it separates how well the model decodes a SID from a trace from\n"
+           "how well it writes the trace (mode given-reasoning in the JSON).\n");
 }
 
 typedef struct {
@@ -161,7 +167,7 @@ static cJSON *metrics_json(const metrics *m, double wall, const eval_intervals *
 /* What identifies an evaluation: a result file continues only its own. */
 typedef struct {
     const char *model, *data, *split;
-    int think, beams, max_reasoning, grounded, traces;
+    int think, beams, max_reasoning, grounded, traces, given;
     double temperature;
     long seed;
     long rows_in_split, limit, shard_i, shard_n, first, last;
@@ -182,7 +188,7 @@ static cJSON *meta_json(const eval_meta *e)
     cJSON_AddStringToObject(root, "model", e->model);
     cJSON_AddStringToObject(root, "data", e->data);
     cJSON_AddStringToObject(root, "split", e->split);
-    cJSON_AddStringToObject(root, "mode", e->think ? "think" : "no-think");
+    cJSON_AddStringToObject(root, "mode", e->given ? "given-reasoning" : e->think ? "think" : "no-think");
     cJSON_AddNumberToObject(root, "beams", e->beams);
     cJSON_AddNumberToObject(root, "max_reasoning", e->max_reasoning);
     cJSON_AddBoolToObject(root, "grounded", e->grounded);
@@ -327,7 +333,7 @@ int cmd_eval(int argc, char **argv)
     long limit = -1, shard_i = 0, shard_n = 1, v;
     int resume = 0;
     long stop_after = 0;
-    int traces = 1;
+    int traces = 1, given = 0;
     double dv;
     rec_settings set;
     rec_settings_default(&set);
@@ -342,6 +348,7 @@ int cmd_eval(int argc, char **argv)
         case 'n': set.think = 0; break;
         case 'j': json_path = optarg; break;
         case 'g': set.ground = 1; break;
+        case 'G': given = 1; break;
         case 'T': if (parse_int(optarg, 1, 64, &v)) return usage_error("eval", "--traces expects an integer in [1, 64]"); traces = (int)v; break;
         case 'p': if (parse_float(optarg, 0, 10, &dv)) return usage_error("eval", "--temperature expects a number in [0, 10]"); set.temperature = (float)dv; break;
         case 'e': if (parse_int(optarg, 0, 0x7FFFFFFFL, &v)) return usage_error("eval", "--seed expects a non-negative integer"); set.seed = (uint64_t)v; break;
@@ -365,6 +372,9 @@ int cmd_eval(int argc, char **argv)
     if (traces > 1 && !(set.temperature > 0))
         return usage_error("eval", "--traces %d needs --temperature T > 0 (greedy traces would all be the same)", traces);
     if (traces > 1 && !set.think) return usage_error("eval", "--traces goes with thinking mode (--think)");
+    if (given && (!set.think || traces > 1 || set.ground))
+        return usage_error("eval", "--given-reasoning replaces the decoded trace: it goes with --think and "
+                           "without --traces or --grounded");
     if (optind != argc) return usage_error("eval", "unexpected argument '%s'", argv[optind]);
     if (resume && !json_path) return usage_error("eval", "--resume continues a --json FILE: give it");
     int split = sidr_split_parse(split_name);
@@ -380,6 +390,12 @@ int cmd_eval(int argc, char **argv)
         session_close(&ss);
         return runtime_error("eval", SIDR_ERR_MISSING);
     }
+    task_enrichment enr;
+    memset(&enr, 0, sizeof enr);
+    if (given && (s = task_enrichment_load(&enr, &ss.ds))) {
+        session_close(&ss);
+        return runtime_error("eval", s);
+    }
     long total = limit > 0 && limit < sp->n ? limit : sp->n;
     long first = total * shard_i / shard_n, last = total * (shard_i + 1) / shard_n;
     row_result *res = xcalloc((size_t)(last - first + 1), sizeof *res);
@@ -387,11 +403,12 @@ int cmd_eval(int argc, char **argv)
     int rc = EXIT_OK;
     long done = 0, resumed = 0;
     double wall0 = 0;
-    eval_meta meta = { model, data, split_name, set.think, set.beams, set.max_reasoning, set.ground, traces, set.temperature,
+    eval_meta meta = { model, data, split_name, set.think, set.beams, set.max_reasoning, set.ground, traces, given, set.temperature,
                        (long)set.seed, sp->n, total, shard_i, shard_n,
                        first, last };
     if (resume && (s = resume_rows(json_path, &meta, res, &done, &m, &wall0))) {
         free(res);
+        task_enrichment_free(&enr, &ss.ds);
         session_close(&ss);
         return runtime_error("eval", s);
     }
@@ -416,8 +433,15 @@ int cmd_eval(int argc, char **argv)
         int nh = session_history(&ss, row, hist);
         rec_run r;
         double tr = now_seconds();
+        char *why = NULL;
+        if (given) {
+            const char *g = enr.reasoning[split] ? enr.reasoning[split][i] : NULL;
+            set.given_reasoning = why = g ? xstrdup(g) : task_rule_reasoning(&ss.ds, row);
+        }
+        s = SIDR_OK;
         if (nh < 0 || (s = rec_run_marginal(&r, &ss.model, ss.tok, &ss.cat, &set, hist, nh, traces))) {
             if (nh >= 0) rec_free(&r);
+            free(why);
             if (s == SIDR_ERR_CANCELLED) break;
             rc = runtime_error("eval", nh < 0 ? SIDR_ERR_MISSING : s);
             break;
@@ -445,6 +469,7 @@ int cmd_eval(int argc, char **argv)
         }
         metrics_add(&m, o->rank, r.bs.n_hyps == 0, r.n_gen, o->seconds, o->has_trace ? &o->g : NULL);
         rec_free(&r);
+        free(why);
         snprintf(note, sizeof note, "HR@10 %.4f", m.hr[3] / m.rows);
         progress_update(&pr, done + 1 - resumed, note);
         /* the rows so far, every half minute, so a kill loses little (--resume) */
@@ -472,6 +497,7 @@ int cmd_eval(int argc, char **argv)
         free(res[i].reasoning);
     }
     free(res);
+    task_enrichment_free(&enr, &ss.ds);
     session_close(&ss);
     return rc ? rc : (interrupted || stopped ? EXIT_RUNTIME : EXIT_OK);
 }

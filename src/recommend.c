@@ -17,6 +17,7 @@ void rec_settings_default(rec_settings *s)
     s->top_p = 1;
     s->seed = 0;
     s->ground = 0;
+    s->given_reasoning = NULL;
 }
 
 static void push_id(rec_run *r, int id)
@@ -78,18 +79,28 @@ sidr_status rec_begin_prompt(rec_run *r, sidr_model *m, const sidr_tokenizer *to
     r->bcfg.newline_id = sidr_tokenizer_find(tok, "\n");
     r->bcfg.eos_id = r->eos_id;
     /* Positions past max_position_embeddings were never trained. */
-    long need = (long)n + (set->think ? set->max_reasoning : 0);
+    int budget = set->max_reasoning;
+    if (set->think && set->given_reasoning) { /* the given trace's own length, and the <think> line */
+        int *g, ng;
+        if ((s = sidr_tokenizer_encode(tok, set->given_reasoning, strlen(set->given_reasoning), &g, &ng))) {
+            rec_free(r);
+            return s;
+        }
+        free(g);
+        budget = ng + 8;
+    }
+    long need = (long)n + (set->think ? budget : 0);
     if (need > m->cfg.max_seq) {
         s = set->think ? sidr_fail(SIDR_ERR_RANGE, "the prompt of %d tokens plus up to %d reasoning tokens exceeds the "
                                    "model's max_position_embeddings %d (%s/config.json); lower the reasoning budget "
-                                   "or shorten the history", n, set->max_reasoning, m->cfg.max_seq, m->dir)
+                                   "or shorten the history", n, budget, m->cfg.max_seq, m->dir)
                        : sidr_fail(SIDR_ERR_RANGE, "the prompt of %d tokens exceeds the model's "
                                    "max_position_embeddings %d (%s/config.json); shorten the history", n,
                                    m->cfg.max_seq, m->dir);
         rec_free(r);
         return s;
     }
-    int cap = n + (set->think ? set->max_reasoning + 16 : 0) + 8;
+    int cap = n + (set->think ? budget + 16 : 0) + 8;
     if ((s = sidr_kv_init(&r->kv, &m->cfg, cap))) { rec_free(r); return s; }
     r->state = sidr_state_new(m, set->beams > 256 ? set->beams : 256);
     r->logits = xmalloc((size_t)m->cfg.vocab_size * sizeof(float));
@@ -186,26 +197,45 @@ static sidr_status encode_bridge(const rec_run *r, const char *text, size_t len,
     return s;
 }
 
-/* After the reasoning: cut it at the first </think>, append the separator,
- * re-tokenise, and feed only what differs from the cache. */
-static sidr_status bridge(rec_run *r)
+/* The trace as text (r->reasoning): the decoded tokens cut at the first
+ * </think>, or the given text written as the model would have begun it. */
+static sidr_status trace_text(rec_run *r)
 {
-    int *gen_ids = xmalloc((size_t)(r->n_gen ? r->n_gen : 1) * sizeof(int));
-    int n_keep = 0;
-    for (int i = 0; i < r->n_gen; i++)
-        if (r->gen[i].id != r->eos_id) gen_ids[n_keep++] = r->gen[i].id; /* a trace cut by EOS ends there */
     char *text;
     size_t len;
-    sidr_status s = sidr_tokenizer_decode(r->tok, gen_ids, n_keep, 0, &text, &len);
-    free(gen_ids);
-    if (s) return s;
-    len = reasoning_cut(text, len);
-    text[len] = 0;
+    if (r->set.given_reasoning) {
+        const char *open = "<think>\n";
+        size_t ol = strlen(open), gl = strlen(r->set.given_reasoning);
+        text = xmalloc(ol + gl + 1);
+        memcpy(text, open, ol);
+        memcpy(text + ol, r->set.given_reasoning, gl + 1);
+        len = ol + gl;
+    } else {
+        int *gen_ids = xmalloc((size_t)(r->n_gen ? r->n_gen : 1) * sizeof(int));
+        int n_keep = 0;
+        for (int i = 0; i < r->n_gen; i++)
+            if (r->gen[i].id != r->eos_id) gen_ids[n_keep++] = r->gen[i].id; /* a trace cut by EOS ends there */
+        sidr_status s = sidr_tokenizer_decode(r->tok, gen_ids, n_keep, 0, &text, &len);
+        free(gen_ids);
+        if (s) return s;
+        len = reasoning_cut(text, len);
+        text[len] = 0;
+    }
     /* A sampled trace may end inside a UTF-8 character or hold stray bytes;
      * like Hugging Face's decode, replace them with U+FFFD. */
     r->reasoning = utf8_sanitize(text, len, &len);
     free(text);
-    text = r->reasoning;
+    return SIDR_OK;
+}
+
+/* After the reasoning: append the separator to the trace's text,
+ * re-tokenise, and feed only what differs from the cache. */
+static sidr_status bridge(rec_run *r)
+{
+    sidr_status s = trace_text(r);
+    if (s) return s;
+    char *text = r->reasoning;
+    size_t len = strlen(text);
     int *ids, n;
     if ((s = encode_bridge(r, text, len, &ids, &n))) return s;
     /* Re-tokenising can take more tokens than were sampled (stray bytes
@@ -293,7 +323,7 @@ sidr_status rec_step(rec_run *r)
         s = sidr_forward(r->model, r->state, &r->kv, r->ids + r->kv.len, n, r->logits, SIDR_LOGITS_LAST);
         r->t_prefill += now_seconds() - t0;
         if (s || r->kv.len < r->n_ids) return s;
-        r->phase = r->set.think ? REC_REASONING : REC_BEAM;
+        r->phase = !r->set.think ? REC_BEAM : r->set.given_reasoning ? REC_BRIDGE : REC_REASONING;
         if (!r->set.think) s = sidr_beam_begin(&r->bs, r->model, r->state, &r->kv, r->logits, &r->cat->trie, &r->bcfg);
         return s;
     }

@@ -23,6 +23,8 @@ typedef struct {
     int ground;             /* a SID the reasoning starts must be one of the history's
                                (decoding constrained by a trie of the history, as the
                                answer is by the catalogue's); 0 = free, as the paper */
+    const char *given_reasoning; /* thinking mode: this text is the trace (teacher-forced,
+                                    not decoded) and the beam follows it; NULL = decode */
 } rec_settings;
 
 void rec_settings_default(rec_settings *s);

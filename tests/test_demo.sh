@@ -57,6 +57,38 @@ done
 [ "$beams_ok" = 0 ] && ok "a marginalised list names each SID once" || nok "a marginalised list names each SID once ($beams_ok repeats)"
 $E --traces 3 >/dev/null 2>"$TMP/err"
 [ $? = 2 ] && grep -q "temperature" "$TMP/err" && ok "--traces 3 at temperature 0 is a usage error" || nok "--traces 3 at temperature 0 is a usage error"
+# A given trace: the rows' own greedy traces written into a copy of the data
+# as its reasoning_path and teacher-forced by --given-reasoning give back the
+# free run's traces and SID lists (as sets: the prompt-sized forward of a
+# given trace rounds differently from token-by-token decoding, which can swap
+# two near-tied SIDs); the rule's reasoning stands in when there is none.
+mkdir -p "$TMP/dg"
+cp -R "$D/." "$TMP/dg/"
+csv="$TMP/dg/index/$(basename "$D"/index/*.index.json .index.json).integrated_narrative.csv"
+echo "split,row,reasoning_path" >"$csv"
+for row in 0 1 2 3; do
+  "$SIDR" recommend --model "$M" --data "$D" --row "test:$row" --think --max-reasoning 256 2>/dev/null |
+    awk '/^<think>$/ { on = 1; next } on && /^$/ { exit } on' >"$TMP/trace"
+  printf 'test,%s,"%s"\n' "$row" "$(sed 's/"/""/g' "$TMP/trace")" >>"$csv"
+done
+G="$SIDR eval --model $M --data $TMP/dg --limit 4"
+$G --think --max-reasoning 256 --json "$TMP/free4.json" >/dev/null 2>&1
+$G --given-reasoning --json "$TMP/given4.json" >/dev/null 2>&1
+sets() {
+  flat "$1" | grep -o '"beams":\[[^]]*\]' | while read -r l; do echo "$l" | tr ',' '\n' | sort | tr '\n' ' '; echo; done
+  flat "$1" | grep -o '"reasoning":"[^"]*"'
+}
+if [ -n "$(sets "$TMP/free4.json")" ] && [ "$(sets "$TMP/free4.json")" = "$(sets "$TMP/given4.json")" ] &&
+   flat "$TMP/given4.json" | grep -q '"mode":"given-reasoning"' &&
+   [ "$(flat "$TMP/given4.json" | grep -o '"reasoning_tokens":0' | wc -l)" = 4 ]; then
+  ok "eval --given-reasoning with the rows' own greedy traces gives back their traces and top-10 SIDs"
+else nok "eval --given-reasoning with the rows' own greedy traces gives back their traces and top-10 SIDs"; fi
+$SIDR eval --model "$M" --data "$D" --limit 2 --given-reasoning --json "$TMP/rule.json" >/dev/null 2>&1
+[ $? = 0 ] && flat "$TMP/rule.json" | grep -q '"reasoning":"<think>\\n[A-Z]' && ok "without reasoning texts --given-reasoning forces the rule's" ||
+  nok "without reasoning texts --given-reasoning forces the rule's"
+$SIDR eval --model "$M" --data "$D" --no-think --given-reasoning >/dev/null 2>"$TMP/err"
+[ $? = 2 ] && grep -q "given-reasoning" "$TMP/err" && ok "--given-reasoning without thinking is a usage error" ||
+  nok "--given-reasoning without thinking is a usage error"
 out=$("$SIDR" </dev/null 2>&1)
 echo "$out" | grep -q "usage: sidr" && ok "sidr without a terminal prints the usage" || nok "sidr without a terminal prints the usage"
 echo "1..$n"

@@ -199,7 +199,7 @@ static void print_table(const explain_result *ex, const session *ss, const sidr_
     }
     if (ex->occl_delta) printf("(occlusion: new rank of the top-1 SID after the item is removed, 0 = no longer in the beam)\n");
     if (ex->methods & EXPLAIN_LENS) {
-        printf("\nlogit lens: rank of the chosen token (and the target's) by layer\n step token   ");
+        printf("\nlogit lens: rank of the chosen token (and the target's) by layer, 1 = the most probable\n step token   ");
         for (int l = 0; l < ex->n_layers; l++) printf(" L%-4d", l);
         putchar('\n');
         for (int k = 0; k < ex->depth && k < 8; k++) {
@@ -207,12 +207,12 @@ static void print_table(const explain_result *ex, const session *ss, const sidr_
             char t[64];
             token_text(ss, ex->chosen[k].token, t, sizeof t);
             printf("   %c  %-9s", 'a' + k, t);
-            for (int l = 0; l < ex->n_layers; l++) printf(" %-5d", ex->chosen[k].rank[l]);
+            for (int l = 0; l < ex->n_layers; l++) printf(" %-5d", ex->chosen[k].rank[l] + 1);
             putchar('\n');
             if (ex->target[k].rank) {
                 token_text(ss, ex->target[k].token, t, sizeof t);
                 printf("      %-9s", t);
-                for (int l = 0; l < ex->n_layers; l++) printf(" %-5d", ex->target[k].rank[l]);
+                for (int l = 0; l < ex->n_layers; l++) printf(" %-5d", ex->target[k].rank[l] + 1);
                 printf("  (target)\n");
             }
         }

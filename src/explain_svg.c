@@ -96,7 +96,7 @@ sidr_status explain_svg_write(const char *path, const explain_result *ex, const 
     /* the lens */
     if (lens_rows) {
         int cw = 44;
-        fprintf(f, "<text x=\"%d\" y=\"%d\" font-weight=\"bold\">logit lens: rank of the chosen token by layer</text>\n", left,
+        fprintf(f, "<text x=\"%d\" y=\"%d\" font-weight=\"bold\">logit lens: rank of the chosen token by layer (1 = most probable)</text>\n", left,
                 lens_top);
         for (int l = 0; l < L; l++)
             fprintf(f, "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\">L%d</text>\n", left + sid_w + l * cw + cw / 2,
@@ -112,9 +112,9 @@ sidr_status explain_svg_write(const char *path, const explain_result *ex, const 
                 fprintf(f, "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"18\" fill=\"%s\" stroke=\"#ffffff\">"
                            "<title>layer %d: rank %d, log p %.4f</title></rect>"
                            "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\" fill=\"%s\">%d</text>\n",
-                        left + sid_w + l * cw, y - 13, cw, col, l, ex->chosen[k].rank[l], ex->chosen[k].logprob[l],
+                        left + sid_w + l * cw, y - 13, cw, col, l, ex->chosen[k].rank[l] + 1, ex->chosen[k].logprob[l],
                         left + sid_w + l * cw + cw / 2, y, ex->chosen[k].rank[l] < 3 ? "#ffffff" : "#000000",
-                        ex->chosen[k].rank[l]);
+                        ex->chosen[k].rank[l] + 1); /* shown 1-based, as the beam ranks */
             }
             r++;
         }

@@ -56,20 +56,6 @@ static void step_label(app *a, int k, char *buf, size_t cap)
     else snprintf(buf, cap, "eos");
 }
 
-static void mentions_of(app *a, const sidr_item *it, int *full, int *part)
-{
-    *full = *part = 0;
-    for (int m = 0; m < a->n_mentions; m++) {
-        const mention *x = &a->mentions[m];
-        if (x->from_level != 0 || x->n_tok > it->n_levels) continue;
-        int same = 1;
-        for (int l = 0; l < x->n_tok && same; l++) same = x->codes[l] == it->code[l];
-        if (!same) continue;
-        if (x->n_tok == it->n_levels) (*full)++;
-        else if (x->n_tok >= 2) (*part)++;
-    }
-}
-
 static void md_cell(FILE *f, const char *s)
 {
     for (; *s; s++) {
@@ -119,13 +105,6 @@ sidr_status app_export(app *a, const char *base_in, char *written, size_t cap)
         add_str(o, "sid", it->sid);
         add_str(o, "title", it->title);
         add_str(o, "brand", it->brand);
-        if (have_run && a->run.set.think) {
-            int full, part;
-            mentions_of(a, it, &full, &part);
-            cJSON *m = cJSON_AddObjectToObject(o, "trace_mentions");
-            cJSON_AddNumberToObject(m, "full", full);
-            cJSON_AddNumberToObject(m, "partial", part);
-        }
         cJSON_AddItemToArray(hist, o);
     }
     cJSON *tg = cJSON_AddObjectToObject(root, "target");
@@ -248,19 +227,13 @@ sidr_status app_export(app *a, const char *base_in, char *written, size_t cap)
     md_cell(f, a->ss.data_dir);
     fprintf(f, " | %s | %d | %g | %llu | %d |\n\n", set->think ? "think" : "no-think", set->beams, set->temperature,
             (unsigned long long)set->seed, set->max_reasoning);
-    fprintf(f, "## History\n\n| # | SID | title | brand |%s\n|---|---|---|---|%s\n",
-            have_run && set->think ? " trace mentions (full+partial) |" : "", have_run && set->think ? "---|" : "");
+    fputs("## History\n\n| # | SID | title | brand |\n|---|---|---|---|\n", f);
     for (int i = 0; i < row->n_hist; i++) {
         const sidr_item *it = &ds->items[row->hist[i]];
         fprintf(f, "| %d | `%s` | ", i + 1, it->sid ? it->sid : "");
         md_cell(f, it->title);
         fputs(" | ", f);
         md_cell(f, it->brand ? it->brand : "");
-        if (have_run && set->think) {
-            int full, part;
-            mentions_of(a, it, &full, &part);
-            fprintf(f, " | %d+%d", full, part);
-        }
         fputs(" |\n", f);
     }
     fprintf(f, "\n**Target:** `%s` ", target->sid ? target->sid : "(no SID)");

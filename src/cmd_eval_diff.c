@@ -8,63 +8,13 @@
 
 #include "cli.h"
 #include "commands.h"
+#include "eval_pair.h"
 #include "metrics.h"
 #include "util.h"
 
-typedef struct {
-    const char *path;
-    cJSON *doc;
-    const cJSON *rows;     /* per_row */
-    long n, max_row;
-    int *rank_of;          /* [max_row + 1], -2 when the row is absent */
-    const cJSON **entry_of;
-} eval_doc;
-
 static const char *jstr(const cJSON *o, const char *k)
 {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-    return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
-static sidr_status load(eval_doc *e, const char *path)
-{
-    memset(e, 0, sizeof *e);
-    e->path = path;
-    char *text;
-    sidr_status s = read_file(path, &text, NULL);
-    if (s) return s;
-    e->doc = cJSON_Parse(text);
-    free(text);
-    e->rows = cJSON_GetObjectItemCaseSensitive(e->doc, "per_row");
-    if (!e->doc || !cJSON_IsArray(e->rows) || !jstr(e->doc, "split"))
-        return sidr_fail(SIDR_ERR_FORMAT, "%s: not a 'sidr eval --json' result (expected fields split and per_row)", path);
-    const cJSON *r;
-    e->max_row = -1;
-    cJSON_ArrayForEach(r, e->rows) {
-        const cJSON *row = cJSON_GetObjectItemCaseSensitive(r, "row"), *rank = cJSON_GetObjectItemCaseSensitive(r, "rank");
-        if (!cJSON_IsNumber(row) || !cJSON_IsNumber(rank) || row->valuedouble < 0 || row->valuedouble > 1e9)
-            return sidr_fail(SIDR_ERR_FORMAT, "%s: per_row entry %ld: expected numeric fields row (>= 0) and rank", path, e->n);
-        if ((long)row->valuedouble > e->max_row) e->max_row = (long)row->valuedouble;
-        e->n++;
-    }
-    if (e->n == 0) return sidr_fail(SIDR_ERR_FORMAT, "%s: per_row is empty", path);
-    e->rank_of = xmalloc((size_t)(e->max_row + 1) * sizeof *e->rank_of);
-    e->entry_of = xcalloc((size_t)(e->max_row + 1), sizeof *e->entry_of);
-    for (long i = 0; i <= e->max_row; i++) e->rank_of[i] = -2;
-    cJSON_ArrayForEach(r, e->rows) {
-        long row = (long)cJSON_GetObjectItemCaseSensitive(r, "row")->valuedouble;
-        if (e->rank_of[row] != -2) return sidr_fail(SIDR_ERR_FORMAT, "%s: row %ld appears twice in per_row", path, row);
-        e->rank_of[row] = (int)cJSON_GetObjectItemCaseSensitive(r, "rank")->valuedouble;
-        e->entry_of[row] = r;
-    }
-    return SIDR_OK;
-}
-
-static void unload(eval_doc *e)
-{
-    cJSON_Delete(e->doc);
-    free(e->rank_of);
-    free(e->entry_of);
+    return eval_doc_str(o, k);
 }
 
 static cJSON *side_json(const eval_doc *e, double hr, double ndcg)
@@ -146,23 +96,10 @@ int cmd_eval_diff(int argc, char **argv)
     }
     if (argc - optind != 2) return usage_error("eval-diff", "expected two result files, A.json and B.json");
     eval_doc a, b;
-    sidr_status s = load(&a, argv[optind]);
-    if (!s) s = load(&b, argv[optind + 1]);
-    else memset(&b, 0, sizeof b);
-    if (!s) {
-        const char *sa = jstr(a.doc, "split"), *sb = jstr(b.doc, "split");
-        const char *da = jstr(a.doc, "data"), *db = jstr(b.doc, "data");
-        if (strcmp(sa, sb))
-            s = sidr_fail(SIDR_ERR_FORMAT, "%s: split '%s' differs from %s's '%s'; only evaluations of the same rows pair",
-                          b.path, sb, a.path, sa);
-        else if (da && db && strcmp(da, db))
-            fprintf(stderr, "sidr eval-diff: warning: the data folders differ (%s, %s); rows are paired by number\n", da, db);
-    }
-    if (s) {
-        unload(&a);
-        unload(&b);
-        return runtime_error("eval-diff", s);
-    }
+    char warn[1200];
+    sidr_status s = eval_pair_load(&a, &b, argv[optind], argv[optind + 1], warn, sizeof warn);
+    if (s) return runtime_error("eval-diff", s);
+    if (warn[0]) fprintf(stderr, "sidr eval-diff: warning: %s\n", warn);
     long n = 0, only_a_n = 0, only_b_n = 0, both = 0, neither = 0, max = a.max_row < b.max_row ? a.max_row : b.max_row;
     for (long r = 0; r <= max; r++) n += a.rank_of[r] != -2 && b.rank_of[r] != -2;
     int rc = EXIT_OK;
@@ -227,7 +164,7 @@ int cmd_eval_diff(int argc, char **argv)
         free(dh);
         free(dn);
     }
-    unload(&a);
-    unload(&b);
+    eval_doc_free(&a);
+    eval_doc_free(&b);
     return rc;
 }

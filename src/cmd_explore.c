@@ -35,6 +35,7 @@ static const struct option opts[] = {
     { "dump", required_argument, NULL, 'D' },
     { "attrs", no_argument, NULL, 'a' },
     { "bench", required_argument, NULL, 'B' },
+    { "compare", required_argument, NULL, 'K' },
     { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 },
 };
@@ -50,6 +51,7 @@ static void help(void)
            "  --mono                   no colours (also NO_COLOR=1 in the environment)\n"
            "  --ascii                  ASCII lines and markers instead of Unicode\n"
            "  --user ID [--run]        open a user (and run the recommendation) at start\n"
+           "  --compare DIR            a second model (A/B): each run also runs on it, C compares the two\n"
            "  --think / --no-think, --beams B, --max-reasoning N, --temperature T, --seed S,\n"
            "  --grounded (SIDs in the reasoning decoded within the history's)\n"
            "  --tour [--pace N]        play a tour of test rows for an audience; any key takes over\n"
@@ -65,7 +67,7 @@ static void help(void)
            "  j j Enter           key names as in the config file (j, G, C-l, Enter, Space, Tab, Esc, Up, PgDn, F1)\n"
            "  : \"beams 4\" Enter   a double-quoted string types its characters\n"
            "  type TEXT           types the rest of the line\n"
-           "  wait-run [N]        engine steps until the run ends, pauses or is cancelled\n"
+           "  wait-run [N]        engine steps until the run ends, pauses or is cancelled (and model B's, with --compare)\n"
            "  tick [N]            N rounds of idle work (one engine step each while running, else one\n"
            "                      item of the Alignment pane)\n"
            "  wait-align [N]      idle work until the Alignment sample is measured (at most N items)\n"
@@ -92,7 +94,7 @@ static int utf8_locale(void)
 int cmd_explore(int argc, char **argv)
 {
     const char *model = NULL, *data = NULL, *config = NULL, *user = NULL, *script = NULL, *dump_dir = NULL,
-               *bench = NULL;
+               *bench = NULL, *compare = NULL;
     int no_config = 0, mono = 0, ascii = 0, run = 0, attrs = 0, c;
     int W = 80, H = 24;
     ui_config cfg;
@@ -113,6 +115,7 @@ int cmd_explore(int argc, char **argv)
         case 'M': mono = 1; break;
         case 'A': ascii = 1; break;
         case 'u': user = optarg; break;
+        case 'K': compare = optarg; break;
         case 'r': run = 1; break;
         case 't': o_think = 1; break;
         case 'g': o_ground = 1; break;
@@ -204,8 +207,16 @@ int cmd_explore(int argc, char **argv)
     }
     a->color = color;
     a->pace = o_pace;
-    if (tour) tour_start(a);
     int rc = EXIT_OK;
+    if (compare) {
+        if (cmp_load(a, compare)) {
+            fprintf(stderr, "sidr explore: %s\n", a->msg);
+            rc = EXIT_RUNTIME;
+            goto out;
+        }
+        if (!script) fprintf(stderr, "sidr explore: %s\n", a->msg);
+    }
+    if (tour) tour_start(a);
     if (user) {
         if ((s = app_set_user(a, user))) {
             fprintf(stderr, "sidr explore: %s\n", sidr_last_error());

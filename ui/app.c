@@ -63,25 +63,7 @@ int app_prefix_node(const app *a, const int *codes, int n)
 /* A token's text made visible: quotes, \n and \t escaped, stray bytes as \xNN. */
 void app_token_display(app *a, int id, char *buf, size_t cap)
 {
-    size_t len = 0, o = 0;
-    const char *b = sidr_tokenizer_token_bytes(a->ss.tok, id, &len);
-    if (!b) { snprintf(buf, cap, "#%d", id); return; }
-    if (o + 1 < cap) buf[o++] = '"';
-    size_t i = 0;
-    while (i < len && o + 8 < cap) {
-        unsigned char c = (unsigned char)b[i];
-        if (c == '\n') { memcpy(buf + o, "\\n", 2); o += 2; i++; continue; }
-        if (c == '\t') { memcpy(buf + o, "\\t", 2); o += 2; i++; continue; }
-        if (c < 0x20 || c == 0x7F) { o += snprintf(buf + o, cap - o, "\\x%02X", c); i++; continue; }
-        if (c < 0x80) { buf[o++] = (char)c; i++; continue; }
-        int need = sidr_utf8_lead_len(c);
-        uint32_t cp;
-        int k = utf8_decode(b + i, len - i, &cp);
-        if (need > 1 && k == need && cp != 0xFFFD) { memcpy(buf + o, b + i, (size_t)k); o += k; i += k; }
-        else { o += snprintf(buf + o, cap - o, "\\x%02X", c); i++; }
-    }
-    if (o + 1 < cap) buf[o++] = '"';
-    buf[o] = 0;
+    cmp_token_display(a->ss.tok, id, buf, cap);
 }
 
 void app_msg(app *a, const char *fmt, ...)
@@ -130,8 +112,15 @@ void app_refilter(app *a)
     int ks = a->views[PANE_USERS].sel - 1;
     int keep_user = a->n_entries && ks >= 0 && ks < a->n_entries ? a->entries[ks].user : -1;
     a->n_entries = 0;
+    if (a->evf.on) { /* the eval-diff rows replace the split and outcome filters */
+        for (int i = 0; i < a->evf.n; i++) {
+            const sidr_sample *r = sidr_dataset_row(&a->ss.ds, (sidr_split_id)a->evf.rows[i].split, a->evf.rows[i].row);
+            if (r) a->entries[a->n_entries++] = (user_entry){ r->user, a->evf.rows[i].split, a->evf.rows[i].row };
+        }
+        keep_user = -2;
+    }
     const sidr_split_id order[3] = { SIDR_SPLIT_TEST, SIDR_SPLIT_VALID, SIDR_SPLIT_TRAIN };
-    for (int u = 0; u < a->ss.ds.n_users; u++) {
+    for (int u = 0; u < a->ss.ds.n_users && !a->evf.on; u++) {
         int split = -1, row = -1;
         if (a->f_split >= 0) {
             if (a->last_row[a->f_split][u] >= 0) { split = a->f_split; row = a->last_row[a->f_split][u]; }
@@ -249,7 +238,8 @@ static void release_run(app *a)
 static int pane_shown(const app *a, int p)
 {
     if (p == PANE_DIFF) return diff_shown(a);
-    if (diff_shown(a)) return 0;
+    if (p == PANE_COMPARE) return compare_shown(a);
+    if (diff_shown(a) || compare_shown(a)) return 0;
     if (p == PANE_ALIGN) return a->al.shown;
     if (p == PANE_REASONING || p == PANE_BEAM || p == PANE_CODEBOOK) return !a->al.shown;
     return 1;
@@ -266,6 +256,7 @@ void app_focus(app *a, int p)
 {
     if (p < 0 || p >= PANE_COUNT) return;
     if (p != PANE_DIFF) a->edit.diff_shown = 0;
+    if (p != PANE_COMPARE) a->cmp.shown = 0;
     if (p == PANE_ALIGN) {
         int item = a->focus != PANE_ALIGN ? app_pane_item(a, a->focus) : -1;
         a->al.shown = 1;
@@ -321,6 +312,7 @@ void app_start_run(app *a)
         return;
     }
     a->run_live = 1;
+    cmp_run_begins(a, hist, nh);
     a->rstate = RUN_ACTIVE;
     a->paused = 0;
     a->steps = 0;
@@ -422,6 +414,7 @@ static void finish_run(app *a)
     bv->follow = 1;
     if (a->focus == PANE_BEAM && bv->ops->selected) bv->ops->selected(a, bv);
     if (edit_run_done(a)) app_start_run(a); /* the edited run after the original */
+    else cmp_run_done(a);                    /* model B on the same history next */
 }
 
 static void run_step(app *a)
@@ -466,6 +459,7 @@ int app_tick(app *a)
         if (cb_busy(a) == 1) cb_work(a);
         return 1;
     }
+    if (cmp_busy(a)) return cmp_work(a);
     if (cb_busy(a) == 1) return cb_work(a);
     if (why_busy(a)) return why_work(a);
     if (al_busy(a)) return al_work(a);
@@ -580,7 +574,7 @@ sidr_status app_open(app *a, const ui_config *cfg, const char *model_dir, const 
     build_last_rows(a);
     a->entries = xmalloc((size_t)a->ss.ds.n_users * sizeof *a->entries);
     const view_ops *ops[PANE_COUNT] = { &view_users_ops, &view_history_ops, &view_reasoning_ops, &view_beam_ops,
-                                        &view_codebook_ops, &view_align_ops, &view_diff_ops };
+                                        &view_codebook_ops, &view_align_ops, &view_diff_ops, &view_compare_ops };
     for (int i = 0; i < PANE_COUNT; i++) {
         a->views[i].ops = ops[i];
         a->views[i].id = i;
@@ -597,6 +591,8 @@ sidr_status app_open(app *a, const ui_config *cfg, const char *model_dir, const 
     cb_init(a);
     al_init(a);
     edit_init(a);
+    a->cmp.user = -1;
+    a->cmp.div = -1;
     app_refilter(a);
     for (int i = 0; i < PANE_COUNT; i++)
         if (a->views[i].ops->open) a->views[i].ops->open(a, &a->views[i]);
@@ -619,9 +615,13 @@ void app_close(app *a)
     cb_free(a);
     al_free(a);
     edit_free(a);
+    a->cmp.shown = 0;
+    cmp_unload(a);
+    evf_off(a);
     codebook_free_cache();
     align_free_cache();
     diff_free_cache();
+    compare_free_cache();
     help_free_cache();
     for (int s = 0; s < SIDR_SPLIT_COUNT; s++) {
         free(a->last_row[s]);
@@ -649,8 +649,8 @@ void app_layout(app *a)
 {
     int W = a->scr.w, PH = a->scr.h - 2;
     for (int i = 0; i < PANE_COUNT; i++) a->views[i].r = (ui_rect){ 0, 0, 0, 0 };
-    if (a->zoom || diff_shown(a)) {
-        a->views[diff_shown(a) ? PANE_DIFF : a->focus].r = (ui_rect){ 0, 0, PH, W };
+    if (a->zoom || diff_shown(a) || compare_shown(a)) {
+        a->views[diff_shown(a) ? PANE_DIFF : compare_shown(a) ? PANE_COMPARE : a->focus].r = (ui_rect){ 0, 0, PH, W };
         return;
     }
     int uw = clampi(W * a->lay_users / 1000, 12, W / 2);
@@ -763,7 +763,7 @@ void app_draw(app *a)
             if (v->ops->draw) v->ops->draw(a, v, c);
             else list_draw(a, v, c);
         }
-        if (!a->zoom && !diff_shown(a)) {
+        if (!a->zoom && !diff_shown(a) && !compare_shown(a)) {
             uint32_t vl = scr_glyph(s, 0x2502, '|');
             view *u = &a->views[PANE_USERS], *b = &a->views[PANE_BEAM];
             scr_vline(s, 0, u->r.x + u->r.w, PH, vl, ST_BORDER);
@@ -827,6 +827,7 @@ static void do_action(app *a, ui_action act)
         break;
     case A_CANCEL:
         if (a->rstate == RUN_ACTIVE) app_cancel_run(a, "cancelled");
+        else if (cmp_busy(a)) cmp_cancel(a, "cancelled");
         else if (why_busy(a)) why_cancel(a, "cancelled");
         else if (a->al.s_state == AL_RUNNING) al_cancel_sample(a, "cancelled");
         else if (a->zoom) a->zoom = 0;
@@ -849,6 +850,7 @@ static void do_action(app *a, ui_action act)
         break;
     case A_WHY: why_start(a); break;
     case A_DIFF: diff_toggle(a); break;
+    case A_COMPARE: compare_toggle(a); break;
     case A_THINK:
         a->set.think = !a->set.think;
         app_msg(a, "thinking %s for the next run", a->set.think ? "on" : "off");

@@ -11,6 +11,7 @@
 
 #include "ui_config.h"
 #include "align_report.h"
+#include "compare.h"
 #include "edit.h"
 #include "explain.h"
 #include "keys.h"
@@ -23,7 +24,7 @@
 #define UI_MIN_H 16
 #define UI_MAX_LEVELS 8
 
-typedef enum { PANE_USERS, PANE_HISTORY, PANE_REASONING, PANE_BEAM, PANE_CODEBOOK, PANE_ALIGN, PANE_DIFF, PANE_COUNT } pane_id;
+typedef enum { PANE_USERS, PANE_HISTORY, PANE_REASONING, PANE_BEAM, PANE_CODEBOOK, PANE_ALIGN, PANE_DIFF, PANE_COMPARE, PANE_COUNT } pane_id;
 
 typedef enum { RUN_NONE, RUN_ACTIVE, RUN_DONE, RUN_CANCELLED, RUN_FAILED } run_state;
 typedef enum { WHY_NONE, WHY_RUNNING, WHY_DONE, WHY_FAILED } why_state;
@@ -193,6 +194,10 @@ typedef struct app {
 
     /* counterfactual history edits and the runs they are compared by */
     hist_edits edit;
+
+    /* A/B: the second model and the Users pane's eval-diff filter (ui/compare.c) */
+    cmpdata cmp;
+    evfilter evf;
 
     /* screen and panes */
     ui_screen scr;

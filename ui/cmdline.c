@@ -96,6 +96,7 @@ static char *command_generator(const char *text, int state)
     if (!state) i = 0;
     while (i < ui_commands_len) {
         const char *s = ui_commands[i++].name;
+        if (i > 1 && !strcmp(s, ui_commands[i - 2].name)) continue; /* a second form of the same command */
         if (!strncmp(s, text, len)) return xstrdup(s);
     }
     return NULL;
@@ -118,7 +119,7 @@ static char **complete_cb(const char *text, int start, int end)
     static const char *const onoff[] = { "on", "off" };
     static const char *const keys[] = { "beams", "think", "temp", "seed", "maxtok", "top_p", "color", "ascii" };
     static const char *const splits[] = { "all", "test", "valid", "train" };
-    static const char *const outcomes[] = { "all", "hit", "miss", "notrun" };
+    static const char *const outcomes[] = { "all", "hit", "miss", "notrun", "off", "eval-diff" };
     static const char *const rows[] = { "test:", "valid:", "train:" };
     gen_users = 0;
     gen_list = NULL;
@@ -131,10 +132,10 @@ static char **complete_cb(const char *text, int start, int end)
         if (words <= 1) { gen_list = keys; gen_n = 8; }
         else { gen_list = onoff; gen_n = 2; }
     } else if (!strcmp(cmd, "split")) { gen_list = splits; gen_n = 4; }
-    else if (!strcmp(cmd, "filter")) { gen_list = outcomes; gen_n = 4; }
+    else if (!strcmp(cmd, "filter") && strncmp(rl_line_buffer + i, " eval-diff ", 11)) { gen_list = outcomes; gen_n = 6; }
     else if (!strcmp(cmd, "row")) { gen_list = rows; gen_n = 3; }
     else if (!strcmp(cmd, "user")) gen_users = 1;
-    else if (!strcmp(cmd, "export") || !strcmp(cmd, "load-eval")) {
+    else if (!strcmp(cmd, "export") || !strcmp(cmd, "load-eval") || !strcmp(cmd, "compare") || !strcmp(cmd, "filter")) {
         rl_attempted_completion_over = 0; /* readline's file names */
         return NULL;
     } else return NULL;

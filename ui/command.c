@@ -180,17 +180,50 @@ static void c_split(app *a, const char *arg)
     app_msg(a, "split filter: %s (%d user%s)", s < 0 ? "all" : arg, a->n_entries, a->n_entries == 1 ? "" : "s");
 }
 
+/* ":filter eval-diff A.json B.json": two paths separated by spaces. */
+static void filter_eval_diff(app *a, const char *arg)
+{
+    char pa[1024], pb[1024], extra[8];
+    int n = sscanf(arg, "%1023s %1023s %7s", pa, pb, extra);
+    if (n != 2) {
+        app_err(a, "usage: :filter eval-diff A.json B.json (two 'sidr eval --json' results of the same split)");
+        return;
+    }
+    evf_load(a, pa, pb);
+}
+
 static void c_filter(app *a, const char *arg)
 {
     static const char *const names[] = { "all", "hit", "miss", "notrun" };
+    if (!strncmp(arg, "eval-diff", 9) && (!arg[9] || arg[9] == ' ')) { filter_eval_diff(a, arg + 9); return; }
+    if (!strcmp(arg, "off")) arg = "all";
     for (int i = 0; i < 4; i++)
         if (!strcmp(arg, names[i]) || (i == 1 && !strcmp(arg, "hits")) || (i == 2 && !strcmp(arg, "misses"))) {
+            evf_off(a);
             a->f_outcome = i;
             app_refilter(a);
             app_msg(a, "outcome filter: %s (%d user%s)", names[i], a->n_entries, a->n_entries == 1 ? "" : "s");
             return;
         }
-    app_err(a, ":filter expects all, hit, miss or notrun");
+    app_err(a, ":filter expects all, hit, miss, notrun, off or eval-diff A.json B.json");
+}
+
+static void c_compare(app *a, const char *arg)
+{
+    if (!*arg) {
+        if (!a->cmp.on) { app_err(a, "usage: :compare DIR (a second model folder) or :compare off"); return; }
+        compare_toggle(a);
+        return;
+    }
+    if (!strcmp(arg, "off")) {
+        if (!a->cmp.on) { app_msg(a, "compare is off already"); return; }
+        char lab[128];
+        snprintf(lab, sizeof lab, "%s", a->cmp.label);
+        cmp_unload(a);
+        app_msg(a, "compare off: model B %s unloaded", lab);
+        return;
+    }
+    cmp_load(a, arg);
 }
 
 static void c_sid(app *a, const char *arg)
@@ -243,7 +276,9 @@ const ui_command_info ui_commands[] = {
     { "export", "FILE", "write FILE.json, FILE.md (and FILE.svg after w)" },
     { "load-eval", "FILE", "mark users hit/miss from 'sidr eval --json FILE'" },
     { "split", "all|test|valid|train", "which split's users to list" },
-    { "filter", "all|hit|miss|notrun", "list users by outcome" },
+    { "filter", "all|hit|miss|notrun", "list users by outcome (off: all, and no eval-diff filter)" },
+    { "filter", "eval-diff A B", "rows where one of two 'sidr eval --json' files A, B hits @10" },
+    { "compare", "DIR|off", "model B: r runs both models, C compares them" },
     { "sid", "SID", "open a SID or prefix in the codebook, e.g. <a_1><b_2>" },
     { "align", "[ITEM]", "the Alignment pane (for an item id): title<->SID, worst-aligned sample, confusion" },
     { "tour", "", "play a tour of test rows for an audience (any key takes over)" },
@@ -253,7 +288,7 @@ const ui_command_info ui_commands[] = {
 const int ui_commands_len = (int)(sizeof ui_commands / sizeof ui_commands[0]);
 
 static const cmd_fn handlers[] = { c_user, c_row, c_run, c_cancel, c_beams, c_think, c_temp, c_seed, c_maxtok, c_set,
-                                   c_export, c_load_eval, c_split, c_filter, c_sid, c_align, c_tour, c_help, c_quit };
+                                   c_export, c_load_eval, c_split, c_filter, c_filter, c_compare, c_sid, c_align, c_tour, c_help, c_quit };
 
 void app_command(app *a, const char *line)
 {

@@ -9,7 +9,7 @@
 #include "app.h"
 #include "util.h"
 
-static void sum_free(run_sum *s)
+void run_sum_free(run_sum *s)
 {
     for (int i = 0; i < s->n_top; i++) free(s->sid[i]);
     free(s->sid);
@@ -28,8 +28,8 @@ void edit_init(app *a)
 
 void edit_free(app *a)
 {
-    sum_free(&a->edit.orig);
-    sum_free(&a->edit.edited);
+    run_sum_free(&a->edit.orig);
+    run_sum_free(&a->edit.edited);
 }
 
 static const sidr_sample *edit_row(const app *a)
@@ -226,20 +226,12 @@ int edit_run_history(app *a, const char **sids)
     return e->n;
 }
 
-int edit_run_done(app *a)
+void run_sum_fill(run_sum *s, const rec_run *r, const sidr_catalog *cat, int rank)
 {
-    hist_edits *e = &a->edit;
-    if (a->run_user != e->user || a->run_split != e->split || a->run_row != e->row) return 0;
-    const sidr_sample *row = edit_row(a);
-    if (!row) return 0;
-    run_sum *s = e->run_edits ? &e->edited : &e->orig;
-    sum_free(s);
-    const rec_run *r = &a->run;
+    run_sum_free(s);
     s->valid = 1;
     s->set = r->set;
-    s->n_edits = e->run_edits;
-    s->n_hist = e->run_edits ? e->n : row->n_hist;
-    memcpy(s->hist, e->run_edits ? e->items : row->hist, (size_t)s->n_hist * sizeof(int));
+    s->set.given_reasoning = NULL;
     s->reasoning = r->set.think && r->reasoning ? xstrdup(r->reasoning) : NULL;
     s->n_reasoning_tokens = r->n_gen;
     s->n_top = r->bs.n_hyps;
@@ -252,12 +244,25 @@ int edit_run_done(app *a)
         s->sid[i] = xstrdup(sid);
         s->score[i] = r->bs.hyps[i].score;
         int ni;
-        const int *it = sidr_trie_items(&a->ss.cat.trie, r->bs.hyps[i].node, &ni);
-        s->item[i] = ni ? a->ss.cat.item_of[it[0]] : -1;
+        const int *it = sidr_trie_items(&cat->trie, r->bs.hyps[i].node, &ni);
+        s->item[i] = ni ? cat->item_of[it[0]] : -1;
     }
-    s->rank = a->rank >= 0 ? a->rank : -1;
+    s->rank = rank >= 0 ? rank : -1;
     static int stamps;
     s->stamp = ++stamps;
+}
+
+int edit_run_done(app *a)
+{
+    hist_edits *e = &a->edit;
+    if (a->run_user != e->user || a->run_split != e->split || a->run_row != e->row) return 0;
+    const sidr_sample *row = edit_row(a);
+    if (!row) return 0;
+    run_sum *s = e->run_edits ? &e->edited : &e->orig;
+    run_sum_fill(s, &a->run, &a->ss.cat, a->rank);
+    s->n_edits = e->run_edits;
+    s->n_hist = e->run_edits ? e->n : row->n_hist;
+    memcpy(s->hist, e->run_edits ? e->items : row->hist, (size_t)s->n_hist * sizeof(int));
     if (e->chain && !e->run_edits) {
         e->chain = 0;
         return 1;

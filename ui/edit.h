@@ -40,6 +40,11 @@ typedef struct {
     int stamp;                            /* a new one per summary (the diff view caches by it) */
 } run_sum;
 
+/* Fills s from a finished run (the top-K's items from cat; rank 0-based, -1
+ * miss); history and edit count are the caller's.  A new stamp each time. */
+void run_sum_fill(run_sum *s, const rec_run *r, const sidr_catalog *cat, int rank);
+void run_sum_free(run_sum *s);
+
 typedef struct {
     int user, split, row;                 /* the row the edits and summaries are of; user -1: none */
     hist_edit log[EDIT_MAX_LOG];

@@ -39,6 +39,7 @@ const key_row key_table[] = {
     { SC_GLOBAL, A_THINK, "toggle-think", "t", "Thinking mode on/off for the next run" },
     { SC_GLOBAL, A_WHY, "why", "w", "Why: attention, occlusion, gradient (History); lens (Beam)" },
     { SC_GLOBAL, A_DIFF, "diff", "D", "Diff view: the original and the edited history's runs side by side (again: back)" },
+    { SC_GLOBAL, A_COMPARE, "compare", "C", "Compare view: model A and model B (:compare DIR) on the last run's row (again: back)" },
     { SC_GLOBAL, A_CODEBOOK, "codebook", "c", "Codebook of the selected SID token" },
     { SC_GLOBAL, A_BACK, "back", "Backspace", "Back to the previous codebook token" },
     { SC_GLOBAL, A_REDRAW, "redraw", "C-l", "Redraw the screen" },
@@ -67,10 +68,11 @@ const key_row key_table[] = {
     { SC_ALIGN, A_ALIGN_SORT, "alignment.sort", "o", "Sort the worst-aligned list: levels right, title F1, sample order" },
     { SC_ALIGN, A_ALIGN_SAMPLE, "alignment.sample", "m", "Measure the seeded sample again (Esc cancels)" },
     { SC_DIFF, A_DIFF, "diff.close", "Esc", "Close the diff view (D too)" },
+    { SC_COMPARE, A_COMPARE, "compare.close", "Esc", "Close the compare view (C too)" },
 };
 const int key_table_len = (int)(sizeof key_table / sizeof key_table[0]);
 
-static const char *const scope_names[SC_COUNT] = { "global", "users", "history", "reasoning", "beam", "codebook", "alignment", "diff", "help" };
+static const char *const scope_names[SC_COUNT] = { "global", "users", "history", "reasoning", "beam", "codebook", "alignment", "diff", "compare", "help" };
 
 const char *scope_name(int scope)
 {

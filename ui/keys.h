@@ -39,7 +39,7 @@ int key_parse(const char *name);
 /* The display name of a key ("j", "C-l", "Enter", "PgDn"). */
 void ui_key_name(int key, char *buf, size_t cap);
 
-typedef enum { SC_GLOBAL, SC_USERS, SC_HISTORY, SC_REASONING, SC_BEAM, SC_CODEBOOK, SC_ALIGN, SC_DIFF, SC_HELP, SC_COUNT } key_scope;
+typedef enum { SC_GLOBAL, SC_USERS, SC_HISTORY, SC_REASONING, SC_BEAM, SC_CODEBOOK, SC_ALIGN, SC_DIFF, SC_COMPARE, SC_HELP, SC_COUNT } key_scope;
 
 const char *scope_name(int scope);   /* "global", "users", ... */
 
@@ -58,7 +58,7 @@ typedef enum {
     A_USER_RUN, A_USER_OPEN, A_FILTER_SPLIT, A_FILTER_OUTCOME,
     A_FOLLOW, A_ALTS, A_PREV_LINK, A_NEXT_LINK,
     A_ALIGN_SORT, A_ALIGN_SAMPLE,
-    A_HIST_DELETE, A_HIST_MOVE_UP, A_HIST_MOVE_DOWN, A_HIST_INSERT, A_UNDO, A_REVERT, A_DIFF,
+    A_HIST_DELETE, A_HIST_MOVE_UP, A_HIST_MOVE_DOWN, A_HIST_INSERT, A_UNDO, A_REVERT, A_DIFF, A_COMPARE,
     A_COUNT
 } ui_action;
 

@@ -9,7 +9,8 @@
  *   key NAME...          the same, explicitly
  *   type TEXT            types the rest of the line
  *   wait-run [N]         engine steps until the run ends, is paused or
- *                        cancelled (at most N steps)
+ *                        cancelled (at most N steps); in compare mode also
+ *                        model B's run of the same row
  *   tick [N]             N rounds of the event loop's idle work (one engine
  *                        step each while a run is active, else one item of
  *                        the Alignment pane's work)
@@ -180,7 +181,7 @@ int ui_run_script(app *a, const char *path, const char *dump_dir, int attrs, con
         const char *cmd = w[0];
         if (!strcmp(cmd, "wait-run")) {
             long max = n > 1 ? atol(w[1]) : 10000000L;
-            for (long k = 0; k < max && a->rstate == RUN_ACTIVE && !a->paused; k++) app_tick(a);
+            for (long k = 0; k < max && ((a->rstate == RUN_ACTIVE && !a->paused) || cmp_busy(a)); k++) app_tick(a);
         } else if (!strcmp(cmd, "wait-align")) {
             long max = n > 1 ? atol(w[1]) : 10000000L;
             for (long k = 0; k < max && al_busy(a) && a->rstate != RUN_ACTIVE; k++) app_tick(a);

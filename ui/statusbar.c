@@ -83,10 +83,16 @@ void status_draw(app *a, int y)
         run_text(a, run, sizeof run, 0);
         fixed = 6 + dw + (int)strlen(set) + 2 + text_width(run, strlen(run)) + 2;
     }
-    int mw = (int)strlen(a->model_label) + 2;
+    /* compare mode: "model vs B demo-b" (B's run state after it while it runs) */
+    char label[400];
+    if (a->cmp.on)
+        snprintf(label, sizeof label, "%s vs B %s%s", a->model_label, a->cmp.label,
+                 a->cmp.state == CMP_ACTIVE ? " (running)" : "");
+    else snprintf(label, sizeof label, "%s", a->model_label);
+    int mw = text_width(label, strlen(label)) + 2;
     if (mw > W - fixed) mw = W - fixed > 4 ? W - fixed : 4;
-    tline_add(&t, ST_STATUS_ACCENT, 0, 0, "%s", " sidr ");
-    tline_add(&t, ST_STATUS, mw, SPAN_ELLIPSIS, " %s", a->model_label);
+    tline_add(&t, ST_STATUS_ACCENT, 0, 0, "%s", a->cmp.on ? " sidr A/B " : " sidr ");
+    tline_add(&t, ST_STATUS, mw, SPAN_ELLIPSIS, " %s", label);
     tline_add(&t, ST_STATUS, dw, SPAN_ELLIPSIS, " %s", a->data_label);
     tline_add(&t, ST_STATUS, 0, 0, " %s ", set);
     tline_add(&t, ST_STATUS, -1, 0, "%s", "");
@@ -175,7 +181,8 @@ static void build_help(app *a)
     static const char *const scope_titles[SC_COUNT] = { "Everywhere", "Users pane", "History pane", "Reasoning pane",
                                                         "Beam pane", "Codebook pane",
                                                         "Alignment pane (6: in place of Reasoning, Beam and Codebook)",
-                                                        "Diff view (D: the original and the edited history's runs)", "Help" };
+                                                        "Diff view (D: the original and the edited history's runs)",
+                                                        "Compare view (C: model A and model B on the same row)", "Help" };
     for (int scope = SC_GLOBAL; scope < SC_HELP; scope++) {
         hline();
         t = hline();
@@ -216,8 +223,6 @@ static void build_help(app *a)
     tline_add(t, ST_NORMAL, 0, 0, "  %s", "reasoning tokens by probability: ");
     static const char *const pl[] = { "p>=.8", "p>=.5", "p>=.2", "p>=.05", "p<.05" };
     for (int k = 0; k < 5; k++) tline_add(t, ST_PROB0 + k, 0, 0, "%s ", pl[k]);
-    t = hline();
-    tline_add(t, ST_NORMAL, -1, 0, "  %s", "History 'trace': how often the reasoning names the item's SID (full+partial) - a proxy, not attention.");
     t = hline();
     tline_add(t, ST_NORMAL, -1, 0, "  %s", "History '#1': the SID levels the item shares with the top beam. Monochrome: NO_COLOR, --mono or :set color off.");
     hline();

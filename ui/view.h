@@ -51,7 +51,7 @@ typedef struct view {
 } view;
 
 extern const view_ops view_users_ops, view_history_ops, view_reasoning_ops, view_beam_ops, view_codebook_ops, view_align_ops,
-    view_diff_ops;
+    view_diff_ops, view_compare_ops;
 
 /* The shared list drawer and cursor movement. */
 void list_draw(struct app *a, view *v, ui_rect r);
@@ -62,6 +62,7 @@ int list_search(struct app *a, view *v, const char *pattern, int dir, int skip_c
 void codebook_free_cache(void);
 void align_free_cache(void);
 void diff_free_cache(void);
+void compare_free_cache(void);
 void help_free_cache(void);
 
 #endif

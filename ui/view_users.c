@@ -37,7 +37,8 @@ static void line(app *a, view *v, int i, int width, tline *t)
         tline_add(t, ST_HEADER, 1, 0, "%s", "");
         tline_add(t, ST_HEADER, iw + 1 > width - 1 ? width - 1 : iw + 1, SPAN_ELLIPSIS, "%s", "user");
         if (rest >= 6) {
-            if (rest >= 18) tline_add(t, ST_HEADER, 6, 0, "%s", "split");
+            if (a->evf.on) tline_add(t, ST_HEADER, rest >= 18 ? 6 : 2, 0, "%s", rest >= 18 ? "hits" : "");
+            else if (rest >= 18) tline_add(t, ST_HEADER, 6, 0, "%s", "split");
             tline_add(t, ST_HEADER, 3, SPAN_RIGHT, "%s", "len");
             tline_add(t, ST_HEADER, -1, 0, "%s", "");
             tline_add(t, ST_HEADER, 4, SPAN_RIGHT, "%s", "run");
@@ -51,7 +52,7 @@ static void entry_line(app *a, view *v, int i, int width, tline *t)
 {
     if (!a->n_entries) {
         t->selectable = 0;
-        tline_add(t, ST_DIM, -1, 0, "%s", a->f_outcome ? " no users match the filter (F)" : " no users in this split (f)");
+        tline_add(t, ST_DIM, -1, 0, "%s", a->evf.on ? " no rows (:filter off)" : a->f_outcome ? " no users match the filter (F)" : " no users in this split (f)");
         return;
     }
     const user_entry *e = &a->entries[i];
@@ -64,7 +65,10 @@ static void entry_line(app *a, view *v, int i, int width, tline *t)
     tline_add(t, cur ? ST_BOLD : ST_NORMAL, iw + 1 > width - 1 ? width - 1 : iw + 1, SPAN_ELLIPSIS, "%s", a->ss.ds.users[e->user].id);
     if (rest >= 6) {
         const sidr_sample *row = sidr_dataset_row(&a->ss.ds, (sidr_split_id)e->split, e->row);
-        if (rest >= 18) tline_add(t, ST_DIM, 6, 0, "%s", sidr_split_name((sidr_split_id)e->split));
+        int side = evf_side(a, e->split, e->row);
+        if (a->evf.on) tline_add(t, ST_HIT, rest >= 18 ? 6 : 2, 0, "%c%s", side ? side : '?',
+                                 rest >= 18 ? " only" : "");
+        else if (rest >= 18) tline_add(t, ST_DIM, 6, 0, "%s", sidr_split_name((sidr_split_id)e->split));
         tline_add(t, ST_DIM, 3, SPAN_RIGHT, "%d", row ? row->n_hist : 0);
         tline_add(t, ST_NORMAL, -1, 0, "%s", "");
         int o = app_outcome(a, e->split, e->row);
@@ -76,6 +80,11 @@ static void entry_line(app *a, view *v, int i, int width, tline *t)
 
 static void title(app *a, view *v, char *buf, size_t cap)
 {
+    if (a->evf.on) {
+        snprintf(buf, cap, "%d/%d eval-diff %s: A %d, B %d", a->n_entries ? v->sel : 0, a->n_entries,
+                 sidr_split_name((sidr_split_id)a->evf.rows[0].split), a->evf.n_only_a, a->evf.n_only_b);
+        return;
+    }
     static const char *const outcome[] = { "", " hits", " misses", " not run" };
     snprintf(buf, cap, "%d/%d%s%s%s", a->n_entries ? v->sel : 0, a->n_entries, a->f_split < 0 ? "" : " ",
              a->f_split < 0 ? "" : sidr_split_name((sidr_split_id)a->f_split), outcome[a->f_outcome]);
@@ -102,12 +111,14 @@ static int key(app *a, view *v, ui_action act)
         if (a->n_entries && v->sel >= 1) app_open_entry(a, v->sel - 1, 0);
         return 1;
     case A_FILTER_SPLIT:
+        evf_off(a);
         a->f_split = next_split(a, a->f_split);
         app_refilter(a);
         app_msg(a, "split filter: %s (%d user%s)", a->f_split < 0 ? "all splits" : sidr_split_name((sidr_split_id)a->f_split),
                 a->n_entries, a->n_entries == 1 ? "" : "s");
         return 1;
     case A_FILTER_OUTCOME:
+        evf_off(a);
         a->f_outcome = (a->f_outcome + 1) % 4;
         app_refilter(a);
         app_msg(a, "outcome filter: %s (%d user%s)%s", outcome[a->f_outcome], a->n_entries, a->n_entries == 1 ? "" : "s",

@@ -4,7 +4,7 @@
 # handled while the engine decodes, Esc cancel and a following run, the
 # readline command line and its saved history, help, search, KEY_RESIZE
 # (bigger, too small, back), mouse clicks, colours versus NO_COLOR, q, a
-# history edit and the diff view, and
+# history edit and the diff view, an A/B compare, and
 # `sidr` alone opening the explorer on the demo.  Skips when tmux is absent
 # (./quickstart installs it).  Emits TAP.
 SIDR=${SIDR:-./sidr}
@@ -168,6 +168,29 @@ keys s9 u
 check "u undoes the edit" s9 "U1 test:0 5 items"
 keys s9 q
 check "and quits" s9 "EXITED 0"
+
+# A/B compare on a real terminal: model B is the tiny model with its last MLP
+# output scaled (python3 makes it); :compare loads it, r runs both, C shows them
+if command -v python3 >/dev/null 2>&1 && ui_perturb_model "$M" "$TMP/model-b" 0.3; then
+  start s10 100x30 "" "$EXPLORE"
+  check "an explorer for a compare starts" s10 "1 Users"
+  keys s10 : "compare $TMP/model-b" Enter
+  check ":compare loads model B" s10 "model B model-b: all"
+  check "the status bar says A/B and names model B" s10 "vs B model-b"
+  keys s10 Enter
+  check "a run on A then B ends with both ranks on the message line" s10 "target: A "
+  keys s10 C
+  check "C opens the compare view" s10 "A model vs B model-b"
+  if screen s10 | grep -q "^ A rank\|^ A miss" && screen s10 | grep -q "First divergent token\|none: both traces"; then
+    ok "the compare view shows both ranks of the target and the first divergent token"
+  else nok "the compare view shows both ranks of the target and the first divergent token"; screen s10 | sed 's/^/# /'; fi
+  keys s10 Escape
+  check "Esc closes the compare view" s10 "2 History"
+  keys s10 : "compare off" Enter
+  check ":compare off unloads model B" s10 "compare off: model B model-b unloaded"
+  keys s10 q
+  check "and quits" s10 "EXITED 0"
+else skip "A/B compare: python3 is needed to make model B"; fi
 
 # `sidr` alone opens the explorer when the demo is installed (here: a fake share/)
 mkdir -p "$TMP/share/demo"

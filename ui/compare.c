@@ -110,7 +110,7 @@ int cmp_load(app *a, const char *dir)
     memset(&cat, 0, sizeof cat);
     if (a->rstate == RUN_ACTIVE) { app_err(a, "a run is in progress: Esc cancels it, then :compare %s", dir); return -1; }
     sidr_status s = sidr_model_load(&m, dir);
-    if (s) { app_err(a, "compare: cannot load %s: %s", dir, sidr_last_error()); return -1; }
+    if (s) { app_err(a, "compare: %s", sidr_last_error()); return -1; }
     char *tp = path_join(dir, "tokenizer.json");
     s = sidr_tokenizer_load(&tok, tp);
     if (!s) s = sidr_tokenizer_check_model(tok, tp, m.cfg.vocab_size, dir);
@@ -153,7 +153,7 @@ int cmp_load(app *a, const char *dir)
     keymap_hint(&a->km, SC_GLOBAL, A_RUN, k_r, sizeof k_r);
     char voc[64] = "";
     if (va != vb) snprintf(voc, sizeof voc, " (vocabulary %d tokens, A's %d)", vb, va);
-    app_msg(a, "compare: model B %s loaded, all %d SID tokens covered%s; %s runs both, %s shows them", c->label, total, voc, k_r,
+    app_msg(a, "model B %s: all %d SID tokens covered%s; %s runs A then B, %s compares", c->label, total, voc, k_r,
             k_c);
     return 0;
 }
@@ -251,10 +251,10 @@ int cmp_work(app *a)
     snprintf(ra, sizeof ra, c->a.rank >= 0 ? "rank %d" : "miss", c->a.rank + 1);
     snprintf(rb, sizeof rb, c->b.rank >= 0 ? "rank %d" : "miss", c->b.rank + 1);
     if (!c->a.set.think) snprintf(dv, sizeof dv, "no reasoning");
-    else if (c->div < 0) snprintf(dv, sizeof dv, "the traces agree");
-    else snprintf(dv, sizeof dv, "the traces part at token %d", c->div + 1);
+    else if (c->div < 0) snprintf(dv, sizeof dv, "same traces");
+    else snprintf(dv, sizeof dv, "traces part at token %d", c->div + 1);
     keymap_hint(&a->km, SC_GLOBAL, A_COMPARE, k, sizeof k);
-    app_msg(a, "A %s: target %s; B %s: target %s; %s; %s compares", a->model_label, ra, c->label, rb, dv, k);
+    app_msg(a, "target: A %s, B (%s) %s; %s; %s compares", ra, c->label, rb, dv, k);
     return 1;
 }
 

@@ -78,21 +78,23 @@ void status_draw(app *a, int y)
     run_text(a, run, sizeof run, 1);
     int dw = (int)strlen(a->data_label) + 2;
     if (dw > W / 5) dw = W / 5;
-    int fixed = 6 + dw + (int)strlen(set) + 2 + text_width(run, strlen(run)) + 2;
+    /* compare mode: "sidr A/B", model A's name, then "vs B NAME" (running while
+     * B's run goes); model A's name is what shrinks first */
+    char bl[200] = "";
+    if (a->cmp.on) snprintf(bl, sizeof bl, " vs B %s%s", a->cmp.label, a->cmp.state == CMP_ACTIVE ? " (running)" : "");
+    int bw = text_width(bl, strlen(bl));
+    if (bw > W / 4) bw = W / 4;
+    int head = a->cmp.on ? 10 : 6;
+    int fixed = head + bw + dw + (int)strlen(set) + 2 + text_width(run, strlen(run)) + 2;
     if (fixed + 8 > W) { /* narrow: the speed goes first */
         run_text(a, run, sizeof run, 0);
-        fixed = 6 + dw + (int)strlen(set) + 2 + text_width(run, strlen(run)) + 2;
+        fixed = head + bw + dw + (int)strlen(set) + 2 + text_width(run, strlen(run)) + 2;
     }
-    /* compare mode: "model vs B demo-b" (B's run state after it while it runs) */
-    char label[400];
-    if (a->cmp.on)
-        snprintf(label, sizeof label, "%s vs B %s%s", a->model_label, a->cmp.label,
-                 a->cmp.state == CMP_ACTIVE ? " (running)" : "");
-    else snprintf(label, sizeof label, "%s", a->model_label);
-    int mw = text_width(label, strlen(label)) + 2;
+    int mw = (int)strlen(a->model_label) + 2;
     if (mw > W - fixed) mw = W - fixed > 4 ? W - fixed : 4;
     tline_add(&t, ST_STATUS_ACCENT, 0, 0, "%s", a->cmp.on ? " sidr A/B " : " sidr ");
-    tline_add(&t, ST_STATUS, mw, SPAN_ELLIPSIS, " %s", label);
+    tline_add(&t, ST_STATUS, a->cmp.on ? mw - 1 : mw, SPAN_ELLIPSIS, " %s", a->model_label);
+    if (a->cmp.on) tline_add(&t, ST_STATUS, bw + 1, SPAN_ELLIPSIS, "%s", bl);
     tline_add(&t, ST_STATUS, dw, SPAN_ELLIPSIS, " %s", a->data_label);
     tline_add(&t, ST_STATUS, 0, 0, " %s ", set);
     tline_add(&t, ST_STATUS, -1, 0, "%s", "");

@@ -51,68 +51,87 @@ static void top_insert(int *best, double *bs, int *nb, int k, int it, double sc)
 
 /* ---- the history-only intent rule ------------------------------------------------- */
 
-int sidr_demo_intent_rank(const sidr_demo_world *w, const sidr_demo_sample *s, int *out, int k)
+void demo_read_history(const sidr_demo_world *w, const sidr_demo_sample *s, demo_reading *r)
 {
     const demo_priv *p = demo_p(w);
     const sidr_demo_user *u = &w->users[s->user];
-    const int h0 = s->pos > SIDR_DEMO_HISTORY ? s->pos - SIDR_DEMO_HISTORY : 0, nh = s->pos - h0;
-    if (k <= 0 || nh <= 0) return 0;
-    int hist[SIDR_DEMO_HISTORY];
-    for (int e = 0; e < nh; e++) hist[e] = u->ev[h0 + e].item;
+    memset(r, 0, sizeof *r);
+    r->h0 = s->pos > SIDR_DEMO_HISTORY ? s->pos - SIDR_DEMO_HISTORY : 0;
+    r->nh = s->pos - r->h0;
+    const int nh = r->nh;
+    for (int e = 0; e < nh; e++) r->hist[e] = u->ev[r->h0 + e].item;
 
     /* templates scored by the history's product types, recent ones counting more */
-    double tscore[64] = { 0 }, tsum = 0;
     for (int t = 0; t < demo_n_intents; t++) {
         const demo_intent_rt *ir = &p->intents[t];
         double sc = 0;
         for (int e = 0; e < nh; e++) {
-            int ty = w->items[hist[e]].type;
+            int ty = w->items[r->hist[e]].type;
             for (int q = 0; q < ir->n_steps; q++)
                 if (ir->type[q] == ty) {
                     sc += pow(0.8, nh - 1 - e);
                     break;
                 }
         }
-        tscore[t] = sc > 0 ? sc * sc / sqrt((double)ir->n_steps) : 0;
-        tsum += tscore[t];
+        r->tscore[t] = sc > 0 ? sc * sc / sqrt((double)ir->n_steps) : 0;
+        r->tsum += r->tscore[t];
     }
 
     /* product types to expect: unbought steps of the likely templates, earliest stage first */
-    double tw[DEMO_N_TYPES] = { 0 };
-    if (tsum > 0)
+    if (r->tsum > 0)
         for (int t = 0; t < demo_n_intents; t++) {
-            if (!(tscore[t] > 0)) continue;
+            if (!(r->tscore[t] > 0)) continue;
             const demo_intent_rt *ir = &p->intents[t];
-            int open[DEMO_MAX_STEPS], no = 0;
-            for (int q = 0; q < ir->n_steps; q++) {
-                int have = 0;
-                for (int e = 0; e < nh && !have; e++) have = w->items[hist[e]].type == ir->type[q];
-                if (!have) open[no++] = q;
-            }
-            /* steps of the lowest open stage first, in table order */
-            for (int r = 0; r < no; r++)
-                for (int j = r + 1; j < no; j++)
-                    if (ir->stage[open[j]] < ir->stage[open[r]]) {
-                        int x = open[r];
-                        open[r] = open[j];
-                        open[j] = x;
-                    }
-            for (int r = 0; r < no; r++) {
-                int q = open[r];
-                tw[ir->type[q]] += tscore[t] / tsum * pow(0.45, r) * (1 - ir->skip[q] / 200.0);
+            int open[DEMO_MAX_STEPS];
+            int no = demo_open_steps(w, t, r->hist, nh, open);
+            for (int k = 0; k < no; k++) {
+                int q = open[k];
+                r->tw[ir->type[q]] += r->tscore[t] / r->tsum * pow(0.45, k) * (1 - ir->skip[q] / 200.0);
             }
         }
 
     /* brands and tier of the history */
-    int brand_dept[DEMO_DEPTS];
-    for (int d = 0; d < DEMO_DEPTS; d++) brand_dept[d] = -1;
+    for (int d = 0; d < DEMO_DEPTS; d++) r->brand_dept[d] = -1;
     double tier_sum = 0;
     for (int e = 0; e < nh; e++) {
-        const sidr_demo_item *it = &w->items[hist[e]];
-        brand_dept[demo_type_dept(it->type)] = it->brand_idx;
+        const sidr_demo_item *it = &w->items[r->hist[e]];
+        r->brand_dept[demo_type_dept(it->type)] = it->brand_idx;
         tier_sum += it->tier;
     }
-    int tier = (int)floor(tier_sum / nh + 0.5);
+    r->tier = nh ? (int)floor(tier_sum / nh + 0.5) : 1;
+}
+
+int demo_open_steps(const sidr_demo_world *w, int tmpl, const int *hist, int nh, int *open)
+{
+    const demo_intent_rt *ir = &demo_p(w)->intents[tmpl];
+    int no = 0;
+    for (int q = 0; q < ir->n_steps; q++) {
+        int have = 0;
+        for (int e = 0; e < nh && !have; e++) have = w->items[hist[e]].type == ir->type[q];
+        if (!have) open[no++] = q;
+    }
+    /* steps of the lowest open stage first, in table order */
+    for (int a = 0; a < no; a++)
+        for (int b = a + 1; b < no; b++)
+            if (ir->stage[open[b]] < ir->stage[open[a]]) {
+                int x = open[a];
+                open[a] = open[b];
+                open[b] = x;
+            }
+    return no;
+}
+
+int sidr_demo_intent_rank(const sidr_demo_world *w, const sidr_demo_sample *s, int *out, int k)
+{
+    const demo_priv *p = demo_p(w);
+    demo_reading rd;
+    demo_read_history(w, s, &rd);
+    const int nh = rd.nh;
+    const int *hist = rd.hist;
+    const double *tw = rd.tw;
+    const int *brand_dept = rd.brand_dept;
+    const int tier = rd.tier;
+    if (k <= 0 || nh <= 0) return 0;
 
     /* item scores: P(type) x P(item | type), plus refills of the history's consumables */
     double *sc = xcalloc((size_t)w->n_items, sizeof *sc);

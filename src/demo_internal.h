@@ -160,6 +160,23 @@ char *demo_item_narrative(const sidr_demo_world *w, int i);
 char *demo_sample_reasoning(const sidr_demo_world *w, const sidr_demo_sample *s);
 char *demo_sample_narrative(const sidr_demo_world *w, const sidr_demo_sample *s);
 
+/* ---- the history-only reading (demo_baselines.c) ------------------------------ */
+
+/* What the history window alone says (no latent state): the intent rule
+ * ranks items by it and the reasoning is written from it. */
+typedef struct {
+    int h0, nh;                     /* window = ev[h0 .. h0+nh-1] */
+    int hist[SIDR_DEMO_HISTORY];    /* its items, oldest first */
+    double tscore[64], tsum;        /* per template: recency-weighted matches of its steps */
+    double tw[DEMO_N_TYPES];        /* per product type: how likely it is next */
+    int brand_dept[DEMO_DEPTS];     /* brand of the latest purchase per department, -1 */
+    int tier;                       /* the window's mean tier, rounded */
+} demo_reading;
+void demo_read_history(const sidr_demo_world *w, const sidr_demo_sample *s, demo_reading *r);
+/* Steps of template tmpl whose type the items hist[0..nh) do not hold, the
+ * lowest stage first and in table order, into open (DEMO_MAX_STEPS); their count. */
+int demo_open_steps(const sidr_demo_world *w, int tmpl, const int *hist, int nh, int *open);
+
 /* "a" / "an" for a word. */
 const char *demo_article(const char *word);
 

@@ -2,10 +2,11 @@
 /* The demo world's texts: item titles and descriptions, the item narratives
  * (llm_stage2: the item told by its SID only), and per sample the analyst's
  * reasoning (reasoning_path: history SIDs only, never a title, never the
- * target) and the user narrative (integrated_narrative: ends with the target
- * SID).  The texts are written from the latent state the generator knows, the
- * way the paper's teacher saw the reference item.  Several phrasings per
- * sentence role, picked by a per-text seed, so the texts read like notes. */
+ * target; written from the history window alone) and the user narrative
+ * (integrated_narrative: ends with the target SID; written from the latent
+ * state the generator knows, the way the paper's teacher saw the reference
+ * item).  Several phrasings per sentence role, picked by a per-text seed, so
+ * the texts read like notes. */
 #include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -322,8 +323,6 @@ static int in_template(const demo_priv *p, int tmpl, int type)
 
 static const sidr_demo_item *ev_item(const sctx *c, int e) { return &c->w->items[c->u->ev[e].item]; }
 
-static int sayable(const sctx *c, int e) { return strcmp(ev_item(c, e)->sid, c->tsid) != 0; }
-
 static void sctx_init(sctx *c, const sidr_demo_world *w, const sidr_demo_sample *s, uint64_t salt)
 {
     memset(c, 0, sizeof *c);
@@ -392,25 +391,6 @@ static void sctx_init(sctx *c, const sidr_demo_world *w, const sidr_demo_sample 
         if (bcount[b] > c->brand_n) c->brand_n = bcount[b], c->brand = b;
     c->tier = nt ? (tiers * 2 + nt) / (2 * nt) : u->tier;
     if (!nt) c->lo = c->hi = 0;
-}
-
-/* "<sid> (an aquarium filter)" */
-static void say_item(demo_buf *b, const sctx *c, int e, int style)
-{
-    char at[160];
-    const sidr_demo_item *it = ev_item(c, e);
-    a_type(it->type, at, sizeof at);
-    if (style) demo_buf_addf(b, "%s, %s", it->sid, at);
-    else demo_buf_addf(b, "%s (%s)", it->sid, at);
-}
-
-/* A list of events: "x, y and z". */
-static void say_list(demo_buf *b, const sctx *c, const int *evs, int n, int style)
-{
-    for (int k = 0; k < n; k++) {
-        if (k) demo_buf_add(b, k == n - 1 ? " and " : ", ");
-        say_item(b, c, evs[k], style);
-    }
 }
 
 /* "a tank, a filter and a heater" from types */
@@ -497,52 +477,124 @@ static char *sent_join(sentences *S, int min_words, int max_words, demo_rng *rng
     return demo_buf_take(&b);
 }
 
-/* The focus project's steps the history window does not show bought, the
- * lowest stage first and in table order, as the generator offers them; at
- * most cap.  *n_next gets how many belong to the lowest open stage.  Only the
- * history and the project decide the list, never the target: at inference
- * the model can write the same list, and the SID that follows it learns to
- * spread over the steps the way the purchases do. */
-static int open_steps(const sctx *c, int *out, int cap, int *n_next)
+/* ---- the reasoning: from the history window alone ------------------------------ */
+
+/* Everything the reasoning says is read off the window's items (demo_reading,
+ * the intent rule's own reading): the likeliest projects by the product types
+ * bought, their open steps, the product types to expect next in the rule's
+ * order, the brand last bought in that department and the window's tier.
+ * No latent state (the user's intents, an event's kind or project, which
+ * purchases were noise) and nothing of the target: at inference the model can
+ * write the same text from the prompt, so what it learns to write is what it
+ * can write, and the SID after it learns P(item | what the history shows). */
+typedef struct {
+    const sidr_demo_world *w;
+    const sidr_demo_user *u;
+    const char *tsid;               /* never said, even when the history holds it */
+    demo_reading rd;
+    int proj[2], n_proj;            /* templates talked about, likeliest first */
+    int done;                       /* the best-scored template with no open step, -1 */
+    int next[3], n_next;            /* product types to expect, likeliest first */
+    demo_rng rng;
+} rctx;
+
+static const sidr_demo_item *rc_item(const rctx *c, int k) { return &c->w->items[c->rd.hist[k]]; }
+static int rc_sayable(const rctx *c, int k) { return strcmp(rc_item(c, k)->sid, c->tsid) != 0; }
+
+/* "<sid> (an aquarium filter)", or with style "<sid>, an aquarium filter" */
+static void rc_say_item(demo_buf *b, const rctx *c, int k, int style)
 {
-    int n = 0, first_stage = -1;
-    *n_next = 0;
-    if (c->focus_tmpl < 0) return 0;
-    const demo_intent_rt *ir = &c->p->intents[c->focus_tmpl];
-    for (int st = 0; st < 256 && n < cap; st++)
-        for (int k = 0; k < ir->n_steps && n < cap; k++) {
-            if (ir->stage[k] != st) continue;
-            int t = ir->type[k], have = 0;
-            for (int e = c->h0; e < c->pos && !have; e++) have = ev_item(c, e)->type == t;
-            if (have) continue;
-            if (first_stage < 0) first_stage = st;
-            if (st == first_stage) (*n_next)++;
-            out[n++] = t;
-        }
+    char at[160];
+    const sidr_demo_item *it = rc_item(c, k);
+    a_type(it->type, at, sizeof at);
+    demo_buf_addf(b, style ? "%s, %s" : "%s (%s)", it->sid, at);
+}
+
+static void rc_say_list(demo_buf *b, const rctx *c, const int *ks, int n)
+{
+    for (int j = 0; j < n; j++) {
+        if (j) demo_buf_add(b, j == n - 1 ? " and " : ", ");
+        rc_say_item(b, c, ks[j], 0);
+    }
+}
+
+/* Window positions whose type is a step of template t (or of none of the
+ * talked-about projects when t < 0), sayable, oldest first; at most cap, the
+ * first and the latest ones when there are more. */
+static int rc_items_of(const rctx *c, int t, int *out, int cap)
+{
+    int all[SIDR_DEMO_HISTORY], n = 0;
+    for (int k = 0; k < c->rd.nh; k++) {
+        if (!rc_sayable(c, k)) continue;
+        int ty = rc_item(c, k)->type, in = 0;
+        if (t >= 0) in = in_template(demo_p(c->w), t, ty);
+        else
+            for (int q = 0; q < c->n_proj; q++) in |= in_template(demo_p(c->w), c->proj[q], ty) ||
+                                                       in_template(demo_p(c->w), c->done, ty);
+        if (t >= 0 ? in : !in) all[n++] = k;
+    }
+    if (n > cap) { /* the first and the cap-1 latest */
+        for (int j = 1; j < cap; j++) all[j] = all[n - cap + j];
+        n = cap;
+    }
+    memcpy(out, all, (size_t)n * sizeof *out);
     return n;
 }
 
-/* The brand the history would carry into department dept: the latest
- * non-noise purchase there, -1 for none. */
-static int history_brand(const sctx *c, int dept)
+static void rctx_init(rctx *c, const sidr_demo_world *w, const sidr_demo_sample *s)
 {
-    for (int e = c->pos - 1; e >= c->h0; e--)
-        if (c->u->ev[e].kind != SIDR_DEMO_NOISE && demo_type_dept(ev_item(c, e)->type) == dept)
-            return ev_item(c, e)->brand_idx;
+    memset(c, 0, sizeof *c);
+    c->w = w;
+    c->u = &w->users[s->user];
+    c->tsid = w->items[c->u->ev[s->pos].item].sid;
+    demo_rng_seed(&c->rng, w->opts.seed, ((uint64_t)DEMO_STREAM_SAMPLETEXT << 40) | ((uint64_t)s->user << 12) |
+                                             (uint64_t)s->pos);
+    demo_read_history(w, s, &c->rd);
+    /* the projects: the best-scored template with a step still open, and a
+     * second one when it scores at least a third as well; and the best one
+     * the window completes */
+    c->done = -1;
+    for (int t = 0; t < demo_n_intents; t++) {
+        int open[DEMO_MAX_STEPS];
+        if (c->rd.tscore[t] > 0 && !demo_open_steps(w, t, c->rd.hist, c->rd.nh, open) &&
+            (c->done < 0 || c->rd.tscore[t] > c->rd.tscore[c->done]))
+            c->done = t;
+    }
+    for (int q = 0; q < 2; q++) {
+        int best = -1;
+        for (int t = 0; t < demo_n_intents; t++) {
+            int open[DEMO_MAX_STEPS];
+            if (!(c->rd.tscore[t] > 0) || (q && t == c->proj[0]) || !demo_open_steps(w, t, c->rd.hist, c->rd.nh, open))
+                continue;
+            if (best < 0 || c->rd.tscore[t] > c->rd.tscore[best]) best = t;
+        }
+        if (best < 0 || (q && c->rd.tscore[best] * 3 < c->rd.tscore[c->proj[0]])) break;
+        c->proj[c->n_proj++] = best;
+    }
+    /* the product types to expect, by the reading's weights (ties: table order) */
+    for (int j = 0; j < 3; j++) {
+        int best = -1;
+        for (int t = 0; t < DEMO_N_TYPES; t++) {
+            int used = 0;
+            for (int q = 0; q < j && !used; q++) used = c->next[q] == t;
+            if (!used && c->rd.tw[t] > 0 && (best < 0 || c->rd.tw[t] > c->rd.tw[best])) best = t;
+        }
+        if (best < 0) break;
+        c->next[c->n_next++] = best;
+    }
+}
+
+/* The latest consumable of the window (a refill may be due), -1. */
+static int rc_consumable(const rctx *c)
+{
+    for (int k = c->rd.nh - 1; k >= 0; k--)
+        if (demo_type(rc_item(c, k)->type)->consumable) return k;
     return -1;
 }
 
-/* The latest consumable of the window bought for a reason (not as noise), -1. */
-static int due_refill(const sctx *c)
+static void rc_brand_clause(demo_buf *b, rctx *c, int type)
 {
-    for (int e = c->pos - 1; e >= c->h0; e--)
-        if (c->u->ev[e].kind != SIDR_DEMO_NOISE && demo_type(ev_item(c, e)->type)->consumable) return e;
-    return -1;
-}
-
-static void brand_clause(demo_buf *b, sctx *c, int type)
-{
-    int br = history_brand(c, demo_type_dept(type));
+    int br = c->rd.brand_dept[demo_type_dept(type)];
     if (br >= 0) {
         static const char *const f[] = { "most likely from %s again", "and I would stay with %s", "from %s once more" };
         demo_buf_addf(b, PICK(&c->rng, f), demo_brands[br].name);
@@ -552,58 +604,180 @@ static void brand_clause(demo_buf *b, sctx *c, int type)
     }
 }
 
-/* The history's other projects and one-off purchases.  first: they open the
- * reasoning (the target starts a new project), so they are phrased as the
- * history itself and are not optional.  Returns how many sentences. */
-static int say_threads(sentences *S, sctx *c, const demo_intent_def *fi, int first)
+/* The main project: its purchases, what it is, what it has and lacks. */
+static void rc_main_project(sentences *S, rctx *c)
 {
     demo_rng *r = &c->rng;
     demo_buf b = { 0 };
-    int said = 0;
-    for (int q = 0; q < 2; q++) {
-        int oth[SIDR_DEMO_HISTORY], n_oth = 0;
-        for (int k = 0; k < c->n_oth[q] && n_oth < 2; k++)
-            if (sayable(c, c->oth[q][k])) oth[n_oth++] = c->oth[q][k];
-        if (!n_oth) continue;
-        const demo_intent_def *oi = &demo_intents[c->u->intent[c->other_slot[q]]];
-        if (first && q == 0) demo_buf_add(&b, demo_rng_int(r, 2) ? "Earlier, " : "So far, ");
-        else if (q == 0 && (fi || demo_rng_int(r, 2))) demo_buf_add(&b, fi ? "There is also a second thread: " : "Separately, ");
-        else if (q == 1) demo_buf_add(&b, "And ");
-        say_list(&b, c, oth, n_oth, 0);
-        demo_buf_addf(&b, " %s to %s.", n_oth > 1 ? "point" : "points", oi->name);
-        if (q == 1 || (!fi && !first)) b.s[0] = (char)toupper((unsigned char)b.s[0]);
-        sent_add(S, &b, !first);
-        said++;
-    }
-    int nz[SIDR_DEMO_HISTORY], n_nz = 0;
-    for (int k = 0; k < c->n_noise && n_nz < 2; k++)
-        if (sayable(c, c->noise[k])) nz[n_nz++] = c->noise[k];
-    if (n_nz) {
-        if (first && !said) {
-            demo_buf_add(&b, n_nz > 1 ? "The history holds " : "The history holds just ");
-            say_list(&b, c, nz, n_nz, 0);
-            demo_buf_add(&b, n_nz > 1 ? ", unrelated one-off purchases." : ", a one-off purchase.");
-        } else {
-            say_list(&b, c, nz, n_nz, 0);
-            demo_buf_add(&b, n_nz > 1 ? " look like one-off purchases unrelated to the rest."
-                                      : demo_rng_int(r, 2) ? " looks like a one-off purchase unrelated to the rest."
-                                                           : " is an outlier I will not read much into.");
+    char at[160];
+    int say[4];
+    int n_say = c->n_proj ? rc_items_of(c, c->proj[0], say, 4) : 0;
+    if (n_say >= 2) {
+        switch (demo_rng_int(r, 3)) {
+        case 0:
+            demo_buf_add(&b, "The relevant purchases are ");
+            rc_say_list(&b, c, say, n_say);
+            demo_buf_add(&b, ".");
+            break;
+        case 1:
+            demo_buf_add(&b, "They bought ");
+            for (int j = 0; j < n_say; j++) {
+                if (j) demo_buf_add(&b, j == n_say - 1 ? ", and later " : ", then ");
+                rc_say_item(&b, c, say[j], 1);
+            }
+            demo_buf_add(&b, ".");
+            break;
+        default:
+            demo_buf_add(&b, "I see ");
+            rc_say_list(&b, c, say, n_say);
+            demo_buf_add(&b, " in the history.");
+            break;
         }
-        sent_add(S, &b, !first);
-        said++;
+    } else if (n_say == 1) {
+        if (demo_rng_int(r, 2)) {
+            demo_buf_add(&b, "The key purchase is ");
+            rc_say_item(&b, c, say[0], 1);
+            demo_buf_add(&b, ".");
+        } else {
+            demo_buf_addf(&b, "%s stands out: it is %s.", rc_item(c, say[0])->sid,
+                          a_type(rc_item(c, say[0])->type, at, sizeof at));
+        }
+    } else { /* no project in view: the latest purchases */
+        int last[3], nl = 0;
+        for (int k = c->rd.nh - 1; k >= 0 && nl < 3; k--)
+            if (rc_sayable(c, k)) last[nl++] = k;
+        for (int j = 0; j < nl / 2; j++) { /* oldest first */
+            int x = last[j];
+            last[j] = last[nl - 1 - j];
+            last[nl - 1 - j] = x;
+        }
+        if (nl) {
+            demo_buf_add(&b, nl > 1 ? "The most recent purchases are " : "The most recent purchase is ");
+            rc_say_list(&b, c, last, nl);
+            demo_buf_add(&b, ".");
+        } else {
+            const sidr_demo_item *h = rc_item(c, c->rd.nh - 1);
+            demo_buf_addf(&b, "The history so far is %s from %s.", a_type(h->type, at, sizeof at),
+                          demo_brands[h->brand_idx].name);
+        }
     }
-    return said;
+    sent_add(S, &b, 0);
+    if (!c->n_proj) return;
+
+    const demo_intent_def *fi = &demo_intents[c->proj[0]];
+    if (n_say <= 1) {
+        switch (demo_rng_int(r, 3)) {
+        case 0: demo_buf_addf(&b, "That looks like the first step of %s.", fi->name); break;
+        case 1: demo_buf_addf(&b, "My read is that the user is %s.", fi->name); break;
+        default: demo_buf_addf(&b, "It points to someone %s.", fi->name); break;
+        }
+    } else {
+        switch (demo_rng_int(r, 5)) {
+        case 0: demo_buf_addf(&b, "Together these look like someone %s.", fi->name); break;
+        case 1: demo_buf_addf(&b, "This is a classic pattern of %s.", fi->name); break;
+        case 2: demo_buf_addf(&b, "My read is that the user is %s.", fi->name); break;
+        case 3: demo_buf_addf(&b, "That combination points clearly to %s.", fi->name); break;
+        default: demo_buf_addf(&b, "Everything here fits a %s.", fi->label); break;
+        }
+    }
+    sent_add(S, &b, 0);
+
+    /* what it has and what it lacks: the template's steps against the window */
+    const demo_intent_rt *ir = &demo_p(c->w)->intents[c->proj[0]];
+    int open[DEMO_MAX_STEPS], owned[3], no = 0, miss[3], nm;
+    int n_open = demo_open_steps(c->w, c->proj[0], c->rd.hist, c->rd.nh, open);
+    for (int q = 0; q < ir->n_steps && no < 3; q++) {
+        int have = 1;
+        for (int k = 0; k < n_open && have; k++) have = open[k] != q;
+        if (have) owned[no++] = ir->type[q];
+    }
+    for (nm = 0; nm < n_open && nm < 3; nm++) miss[nm] = ir->type[open[nm]];
+    switch (demo_rng_int(r, 3)) {
+    case 0:
+        demo_buf_add(&b, "They already have ");
+        say_types(&b, owned, no);
+        demo_buf_add(&b, "; still missing ");
+        demo_buf_add(&b, nm > 1 || plural_type(miss[0]) ? "are " : "is ");
+        say_types(&b, miss, nm);
+        demo_buf_add(&b, ".");
+        break;
+    case 1:
+        demo_buf_add(&b, "With ");
+        say_types(&b, owned, no);
+        demo_buf_add(&b, nm > 1 || plural_type(miss[0]) ? " covered, the obvious gaps are " : " covered, the obvious gap is ");
+        say_types(&b, miss, nm);
+        demo_buf_add(&b, ".");
+        break;
+    default:
+        demo_buf_addf(&b, "The %s still lacks ", fi->label);
+        say_types(&b, miss, nm);
+        demo_buf_add(&b, ".");
+        break;
+    }
+    sent_add(S, &b, 0);
+}
+
+/* The second project and the purchases that fit neither (optional). */
+static void rc_threads(sentences *S, rctx *c)
+{
+    demo_buf b = { 0 };
+    char at[160];
+    if (c->n_proj > 1) {
+        int its[2], n = 0, cand[SIDR_DEMO_HISTORY];
+        int nc = rc_items_of(c, c->proj[1], cand, SIDR_DEMO_HISTORY);
+        for (int j = nc - 1; j >= 0 && n < 2; j--) /* the latest, not already said as the main project's */
+            if (!in_template(demo_p(c->w), c->proj[0], rc_item(c, cand[j])->type)) its[n++] = cand[j];
+        if (n == 2) {
+            int x = its[0];
+            its[0] = its[1];
+            its[1] = x;
+        }
+        int open[DEMO_MAX_STEPS];
+        demo_open_steps(c->w, c->proj[1], c->rd.hist, c->rd.nh, open);
+        const demo_intent_def *oi = &demo_intents[c->proj[1]];
+        const char *need = a_type(demo_p(c->w)->intents[c->proj[1]].type[open[0]], at, sizeof at);
+        if (n) {
+            demo_buf_add(&b, demo_rng_int(&c->rng, 2) ? "There is also a second thread: " : "Separately, ");
+            rc_say_list(&b, c, its, n);
+            demo_buf_addf(&b, " %s to %s, which still needs %s.", n > 1 ? "point" : "points", oi->name, need);
+        } else {
+            demo_buf_addf(&b, "The same purchases also fit %s, which would need %s next.", oi->name, need);
+        }
+        sent_add(S, &b, 1);
+    }
+    if (c->done >= 0) { /* a finished project's purchases that no open project claims */
+        int its[SIDR_DEMO_HISTORY], n = 0, cand[SIDR_DEMO_HISTORY];
+        int nc = rc_items_of(c, c->done, cand, SIDR_DEMO_HISTORY);
+        for (int j = 0; j < nc; j++) {
+            int claimed = 0;
+            for (int q = 0; q < c->n_proj; q++) claimed |= in_template(demo_p(c->w), c->proj[q], rc_item(c, cand[j])->type);
+            if (!claimed && n < 2) its[n++] = cand[j];
+        }
+        if (n) {
+            rc_say_list(&b, c, its, n);
+            demo_buf_addf(&b, " %s the %s, which looks complete.", n > 1 ? "round off" : "rounds off", demo_intents[c->done].label);
+            sent_add(S, &b, 1);
+        }
+    }
+    int rest[2];
+    int n = rc_items_of(c, -1, rest, 2);
+    if (n) {
+        rc_say_list(&b, c, rest, n);
+        demo_buf_add(&b, n > 1 ? " look like one-off purchases unrelated to the rest."
+                                : demo_rng_int(&c->rng, 2) ? " looks like a one-off purchase unrelated to the rest."
+                                                           : " is an outlier I will not read much into.");
+        sent_add(S, &b, 1);
+    }
 }
 
 char *demo_sample_reasoning(const sidr_demo_world *w, const sidr_demo_sample *s)
 {
-    sctx c;
-    sctx_init(&c, w, s, 0);
+    rctx c;
+    rctx_init(&c, w, s);
     demo_rng *r = &c.rng;
     sentences S = { 0 };
     demo_buf b = { 0 };
     char at[160];
-    const demo_intent_def *fi = c.focus_tmpl >= 0 ? &demo_intents[c.focus_tmpl] : NULL;
 
     static const char *const openers[] = {
         "Let me look at what this user has been buying.", "I'll walk through the history first.",
@@ -614,206 +788,78 @@ char *demo_sample_reasoning(const sidr_demo_world *w, const sidr_demo_sample *s)
         demo_buf_add(&b, PICK(r, openers));
         sent_add(&S, &b, 1);
     }
+    rc_main_project(&S, &c);
+    rc_threads(&S, &c);
 
-    /* the project's purchases */
-    int say[SIDR_DEMO_HISTORY], n_say = 0;
-    for (int k = 0; k < c.n_foc; k++)
-        if (sayable(&c, c.foc[k])) say[n_say++] = c.foc[k];
-    if (n_say > 4) { /* the first and the three latest */
-        say[1] = say[n_say - 3];
-        say[2] = say[n_say - 2];
-        say[3] = say[n_say - 1];
-        n_say = 4;
+    /* brand loyalty in the department that comes next, and the price tier */
+    const int dept = c.n_next ? demo_type_dept(c.next[0]) : demo_type_dept(rc_item(&c, c.rd.nh - 1)->type);
+    int bcount[64] = { 0 }, brand = -1, brand_n = 0;
+    double lo = 1e30, hi = 0;
+    for (int k = 0; k < c.rd.nh; k++) {
+        const sidr_demo_item *it = rc_item(&c, k);
+        if (demo_type_dept(it->type) == dept) bcount[it->brand_idx]++;
+        if (it->price < lo) lo = it->price;
+        if (it->price > hi) hi = it->price;
     }
-    int new_project = c.tg->kind == SIDR_DEMO_STEP && c.n_foc == 0;
-    int threads_said = 0;
-    if (n_say >= 2) {
+    for (int br = 0; br < demo_n_brands; br++)
+        if (bcount[br] > brand_n) brand_n = bcount[br], brand = br;
+    if (brand >= 0 && brand_n >= 2) {
+        const char *bn = demo_brands[brand].name;
         switch (demo_rng_int(r, 3)) {
-        case 0:
-            demo_buf_add(&b, "The relevant purchases are ");
-            say_list(&b, &c, say, n_say, 0);
-            demo_buf_add(&b, ".");
-            break;
-        case 1:
-            demo_buf_add(&b, "They bought ");
-            for (int k = 0; k < n_say; k++) {
-                if (k) demo_buf_add(&b, k == n_say - 1 ? ", and later " : ", then ");
-                say_item(&b, &c, say[k], 1);
-            }
-            demo_buf_add(&b, ".");
-            break;
-        default:
-            demo_buf_add(&b, "I see ");
-            say_list(&b, &c, say, n_say, 0);
-            demo_buf_add(&b, " in the history.");
-            break;
-        }
-    } else if (n_say == 1) {
-        if (demo_rng_int(r, 2)) {
-            demo_buf_add(&b, "The key purchase is ");
-            say_item(&b, &c, say[0], 1);
-            demo_buf_add(&b, ".");
-        } else {
-            demo_buf_addf(&b, "%s stands out: it is %s.", ev_item(&c, say[0])->sid,
-                          a_type(ev_item(&c, say[0])->type, at, sizeof at));
-        }
-    } else if (!(threads_said = say_threads(&S, &c, fi, 1))) {
-        int last[3], nl = 0;
-        for (int e = c.pos - 1; e >= c.h0 && nl < 3; e--)
-            if (sayable(&c, e)) last[nl++] = e;
-        if (nl) {
-            for (int k = 0; k < nl / 2; k++) { /* oldest first */
-                int x = last[k];
-                last[k] = last[nl - 1 - k];
-                last[nl - 1 - k] = x;
-            }
-            demo_buf_add(&b, nl > 1 ? "The most recent purchases are " : "The most recent purchase is ");
-            say_list(&b, &c, last, nl, 0);
-            demo_buf_add(&b, ".");
-        } else {
-            const sidr_demo_item *h = ev_item(&c, c.pos - 1);
-            demo_buf_addf(&b, "The history so far is %s from %s.", a_type(h->type, at, sizeof at),
-                          demo_brands[h->brand_idx].name);
-        }
-    }
-    sent_add(&S, &b, 0);
-
-    /* the intent */
-    if (fi && !new_project && c.n_foc == 1) {
-        switch (demo_rng_int(r, 3)) {
-        case 0: demo_buf_addf(&b, "That looks like the first step of %s.", fi->name); break;
-        case 1: demo_buf_addf(&b, "My read is that the user is %s.", fi->name); break;
-        default: demo_buf_addf(&b, "It points to someone %s.", fi->name); break;
-        }
-        sent_add(&S, &b, 0);
-    } else if (fi && !new_project && c.n_foc > 0) {
-        switch (demo_rng_int(r, 5)) {
-        case 0: demo_buf_addf(&b, "Together these look like someone %s.", fi->name); break;
-        case 1: demo_buf_addf(&b, "This is a classic pattern of %s.", fi->name); break;
-        case 2: demo_buf_addf(&b, "My read is that the user is %s.", fi->name); break;
-        case 3: demo_buf_addf(&b, "That combination points clearly to %s.", fi->name); break;
-        default: demo_buf_addf(&b, "Everything here fits a %s.", fi->label); break;
-        }
-        sent_add(&S, &b, 0);
-    } else if (fi && new_project) {
-        if (c.other_slot[0] >= 0 || c.n_noise > 0)
-            demo_buf_addf(&b, "The earlier purchases look settled, and a new project seems to be starting: %s.", fi->name);
-        else
-            demo_buf_addf(&b, "Nothing so far belongs to it yet, but the user looks to be starting on %s.", fi->name);
-        sent_add(&S, &b, 0);
-    }
-
-    /* progress within the project */
-    if (fi) {
-        int owned[SIDR_DEMO_HISTORY], no = 0, miss[4], n_next;
-        for (int k = 0; k < c.n_foc && no < 3; k++) {
-            int t = ev_item(&c, c.foc[k])->type, dup = 0;
-            for (int q = 0; q < no; q++) dup |= owned[q] == t;
-            if (!dup) owned[no++] = t;
-        }
-        int nm = open_steps(&c, miss, 3, &n_next);
-        if (no && nm) {
-            switch (demo_rng_int(r, 3)) {
-            case 0:
-                demo_buf_add(&b, "They already have ");
-                say_types(&b, owned, no);
-                demo_buf_add(&b, "; still missing ");
-                demo_buf_add(&b, nm > 1 || plural_type(miss[0]) ? "are " : "is ");
-                say_types(&b, miss, nm);
-                demo_buf_add(&b, ".");
-                break;
-            case 1:
-                demo_buf_add(&b, "With ");
-                say_types(&b, owned, no);
-                demo_buf_add(&b, nm > 1 || plural_type(miss[0]) ? " covered, the obvious gaps are "
-                                                                : " covered, the obvious gap is ");
-                say_types(&b, miss, nm);
-                demo_buf_add(&b, ".");
-                break;
-            default:
-                demo_buf_addf(&b, "The %s still lacks ", fi->label);
-                say_types(&b, miss, nm);
-                demo_buf_add(&b, ".");
-                break;
-            }
-        } else if (nm) {
-            demo_buf_add(&b, "A project like that usually begins with ");
-            say_types(&b, miss, nm > 2 ? 2 : nm);
-            demo_buf_add(&b, ".");
-        }
-        sent_add(&S, &b, no == 0);
-    }
-
-    /* brand loyalty and price tier */
-    if (c.brand >= 0 && c.brand_n >= 2) {
-        const char *bn = demo_brands[c.brand].name;
-        switch (demo_rng_int(r, 3)) {
-        case 0: demo_buf_addf(&b, "%s shows up %d times, so there is real brand loyalty.", bn, c.brand_n); break;
-        case 1: demo_buf_addf(&b, "They keep coming back to %s (%d purchases).", bn, c.brand_n); break;
+        case 0: demo_buf_addf(&b, "%s shows up %d times, so there is real brand loyalty.", bn, brand_n); break;
+        case 1: demo_buf_addf(&b, "They keep coming back to %s (%d purchases).", bn, brand_n); break;
         default: demo_buf_addf(&b, "%s is clearly a favourite brand.", bn); break;
         }
         sent_add(&S, &b, 0);
-    } else if (c.hi > 0 && demo_rng_unif(r) < 0.7) {
+    } else if (demo_rng_unif(r) < 0.7) {
         demo_buf_add(&b, demo_rng_int(r, 2) ? "Brands vary, so the label matters less than the price."
                                              : "There is no strong brand habit yet.");
         sent_add(&S, &b, 1);
     }
-    if (c.hi > 0) {
-        const char *tn = demo_tier_names[c.tier];
-        switch (demo_rng_int(r, 3)) {
-        case 0:
-            if (c.hi - c.lo < 1) demo_buf_addf(&b, "Prices sit in the %s band, around $%.0f.", tn, c.hi);
-            else demo_buf_addf(&b, "Prices sit in the %s band, roughly $%.0f to $%.0f.", tn, c.lo, c.hi);
-            break;
-        case 1: demo_buf_addf(&b, "They lean %s in what they pay.", tn); break;
-        default: demo_buf_addf(&b, "Spending is consistently %s.", tn); break;
-        }
-        sent_add(&S, &b, 0);
+    const char *tn = demo_tier_names[c.rd.tier];
+    switch (demo_rng_int(r, 3)) {
+    case 0:
+        if (hi - lo < 1) demo_buf_addf(&b, "Prices sit in the %s band, around $%.0f.", tn, hi);
+        else demo_buf_addf(&b, "Prices sit in the %s band, roughly $%.0f to $%.0f.", tn, lo, hi);
+        break;
+    case 1: demo_buf_addf(&b, "They lean %s in what they pay.", tn); break;
+    default: demo_buf_addf(&b, "Spending is consistently %s.", tn); break;
     }
+    sent_add(&S, &b, 0);
 
-    /* other threads and one-off purchases (said first when the project is new) */
-    if (!threads_said) say_threads(&S, &c, fi, 0);
-
-    /* the prediction, from the history and the project alone (never the
-     * target): the project's next open steps at the history's tier and
-     * brand, a consumable due for a refill, or nothing in particular */
-    int next[4], n_next = 0, cons = due_refill(&c);
-    open_steps(&c, next, 3, &n_next);
-    if (n_next > 3) n_next = 3;
-    if (n_next) {
+    /* the prediction: the product types to expect at the window's tier, with
+     * the brand last bought in that department; a consumable due for a refill */
+    int cons = rc_consumable(&c);
+    if (c.n_next) {
         static const char *const lead[] = { "So the next purchase should be", "I expect the next item to be",
                                             "The natural next step is", "My prediction is",
                                             "Next, I would expect" };
-        demo_buf_addf(&b, "%s %s", PICK(r, lead), a_tier_type(next[0], c.tier, at, sizeof at));
-        for (int k = 1; k < n_next; k++) demo_buf_addf(&b, " or %s", a_type(next[k], at, sizeof at));
+        demo_buf_addf(&b, "%s %s", PICK(r, lead), a_tier_type(c.next[0], c.rd.tier, at, sizeof at));
+        for (int k = 1; k < c.n_next; k++) demo_buf_addf(&b, " or %s", a_type(c.next[k], at, sizeof at));
         demo_buf_add(&b, ", ");
-        brand_clause(&b, &c, next[0]);
-        demo_buf_add(&b, ".");
-        if (cons >= 0) {
-            demo_buf_addf(&b, demo_rng_int(r, 2) ? " A refill of the %s is also possible."
-                                                  : " The %s may need restocking too.",
-                          demo_type(ev_item(&c, cons)->type)->name);
-        }
+        rc_brand_clause(&b, &c, c.next[0]);
+        demo_buf_add(&b, b.s[b.n - 1] == '.' ? "" : "."); /* "Woolery & Co." ends a sentence once */
+        if (cons >= 0)
+            demo_buf_addf(&b, demo_rng_int(r, 2) ? " A refill of the %s is also possible." : " The %s may need restocking too.",
+                          demo_type(rc_item(&c, cons)->type)->name);
     } else if (cons >= 0) {
-        const int ty = ev_item(&c, cons)->type;
-        const char *tn = demo_type(ty)->name;
+        const int ty = rc_item(&c, cons)->type;
+        const char *name = demo_type(ty)->name;
         switch (demo_rng_int(r, 3)) {
         case 0:
-            demo_buf_addf(&b, "The %s they rely on %s used up over time, and a restock may be due. ", tn, type_is(ty));
+            demo_buf_addf(&b, "The %s they rely on %s used up over time, and a restock may be due. ", name, type_is(ty));
             break;
         case 1:
-            demo_buf_addf(&b, "Their %s %s, and those come back. ", tn,
-                          plural_type(ty) ? "are consumables" : "is a consumable");
+            demo_buf_addf(&b, "Their %s %s, and those come back. ", name, plural_type(ty) ? "are consumables" : "is a consumable");
             break;
-        default: demo_buf_addf(&b, "Consumables come back, and the %s %s due again at some point. ", tn, type_is(ty)); break;
+        default: demo_buf_addf(&b, "Consumables come back, and the %s %s due again at some point. ", name, type_is(ty)); break;
         }
-        demo_buf_addf(&b, "I expect a refill: %s, ", a_tier_type(ty, c.tier, at, sizeof at));
-        brand_clause(&b, &c, ty);
-        demo_buf_add(&b, ".");
+        demo_buf_addf(&b, "I expect a refill: %s, ", a_tier_type(ty, c.rd.tier, at, sizeof at));
+        rc_brand_clause(&b, &c, ty);
+        demo_buf_add(&b, b.s[b.n - 1] == '.' ? "" : ".");
     } else {
-        if (fi) demo_buf_addf(&b, "Nothing for the %s needs buying right now, so ", fi->label);
-        else demo_buf_add(&b, "The history does not call for an obvious next step, so ");
-        demo_buf_add(&b, "the next purchase may well be an impulse pick, something popular at the moment.");
+        demo_buf_add(&b, "The history does not call for an obvious next step, so the next purchase may well be an "
+                         "impulse pick, something popular at the moment.");
     }
     sent_add(&S, &b, 0);
     return sent_join(&S, 60, 200, r);

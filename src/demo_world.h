@@ -28,11 +28,15 @@
  * reasoning_path is a first-person analyst monologue of 60..200 words that
  * names items only by the SIDs of its history (never a title, never the
  * target's SID, even when the target is a repeat of a history item), infers
- * the project, notes brand loyalty and price tier and predicts the next
- * product type with its brand and tier; integrated_narrative recites every
+ * the likeliest projects from the product types bought, lists their open
+ * steps, notes brand loyalty and price tier and predicts the next product
+ * types (in the intent rule's order) with brand and tier.  It is written from
+ * the history window alone (the intent rule's reading of it), never from the
+ * latent state or the target, so a model can write at inference exactly the
+ * kind of text it was trained on.  integrated_narrative recites every
  * history SID, reasons about the preferences and ends with the target SID
- * (the last characters of the text).  Both are written from the latent state
- * the generator knows, the way the paper's teacher saw the reference item.
+ * (the last characters of the text); it is written from the latent state the
+ * generator knows, the way the paper's teacher saw the reference item.
  * demo_world.json at the top records the generator's settings and counts, the
  * tree, brands, intent templates, items (type, brand, tier, price, launch) and
  * each user's latent state (tier, loyalty, noise, intents, per-event kind and

@@ -273,18 +273,18 @@ int main(void)
         tap_ok(length, "reasoning is 60..200 words (%d..%d, mean %.1f)", wmin, wmax, wsum / w.n_samples);
         tap_ok(ends, "every narrative ends with its target SID");
         tap_ok(recites, "every narrative recites its history SIDs");
-        /* The reasoning must not give the target away by anything but the
-         * project it is about: swapping a step's or a noise pick's item for
-         * another (whose SID the history does not hold) leaves the text as
-         * it was.  Refills and upgrades are left out: their project is read
-         * off the target's type. */
+        /* The reasoning is written from the history window alone: swapping
+         * the target's item for another (whose SID the history does not
+         * hold) and scrambling every latent fact the generator knows (the
+         * target's and the history's kinds and projects, the user's tier,
+         * projects and habits) leaves the text as it was. */
         {
             int tried = 0, same = 1;
             char first_diff[96] = "";
             for (int i = 0; i < w.n_samples && tried < 400; i++) {
                 const sidr_demo_sample *x = &w.samples[i];
-                sidr_demo_event *ev = &w.users[x->user].ev[x->pos];
-                if (ev->kind != SIDR_DEMO_STEP && ev->kind != SIDR_DEMO_NOISE) continue;
+                sidr_demo_user *us = &w.users[x->user];
+                sidr_demo_event *ev = &us->ev[x->pos];
                 const int h0 = x->pos > SIDR_DEMO_HISTORY ? x->pos - SIDR_DEMO_HISTORY : 0, orig = ev->item;
                 int other = -1;
                 for (int j = 1; j < w.n_items && other < 0; j++) {
@@ -295,8 +295,29 @@ int main(void)
                     if (!clash) other = c;
                 }
                 if (other < 0) continue;
+                /* the latent state, saved, scrambled, and put back */
+                sidr_demo_user keep = *us;
+                unsigned char kind[SIDR_DEMO_HISTORY + 1];
+                signed char slot[SIDR_DEMO_HISTORY + 1];
+                short step[SIDR_DEMO_HISTORY + 1];
+                for (int e = h0; e <= x->pos; e++) {
+                    sidr_demo_event *v = &us->ev[e];
+                    kind[e - h0] = v->kind, slot[e - h0] = v->slot, step[e - h0] = v->step_type;
+                    v->kind = (unsigned char)((v->kind + 1 + e % 3) % 4);
+                    v->slot = (signed char)(v->slot < 0 ? 0 : -1);
+                    v->step_type = (short)(w.items[other].type);
+                }
+                us->tier = (us->tier + 1) % 3;
+                us->loyalty = 1 - us->loyalty;
+                us->noise = 1 - us->noise;
+                for (int k = 0; k < us->n_intents; k++) us->intent[k] = (us->intent[k] + 7) % w.n_intents;
                 ev->item = other;
                 char *again = demo_sample_reasoning(&w, x);
+                *us = keep;
+                for (int e = h0; e <= x->pos; e++) {
+                    sidr_demo_event *v = &us->ev[e];
+                    v->kind = kind[e - h0], v->slot = slot[e - h0], v->step_type = step[e - h0];
+                }
                 ev->item = orig;
                 tried++;
                 if (strcmp(again, x->reasoning) && same) {
@@ -305,7 +326,7 @@ int main(void)
                 }
                 free(again);
             }
-            tap_ok(same && tried > 100, "a step's or noise pick's reasoning is the same whatever the target item (%d rows%s)",
+            tap_ok(same && tried > 100, "the reasoning is the same whatever the target item and the latent state (%d rows%s)",
                    tried, first_diff);
         }
         const sidr_demo_sample *x = &w.samples[w.split_first[2]];

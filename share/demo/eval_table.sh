@@ -22,7 +22,7 @@ for b in popularity intent_rule oracle; do
   esac
   printf '| %s | - | - | - | %.4f | %.4f | - | - | - | - |\n' "$name" "$(base "$b" 1)" "$(base "$b" 2)"
 done
-for st in 1:no-think:1 2:think:2 3:think:3 "3:think, grounded mentions:3-grounded" "3:think, 8 traces at T 0.5:3-traces8"; do
+for st in 1:no-think:1 2:think:2 3:think:3 "3:think, grounded mentions:3-grounded" "3:think, 8 traces at T 0.5:3-traces8" "3:the world's trace given:3-given"; do
   n=${st%%:*} rest=${st#*:} mode=${rest%:*} f="$WORK/eval-stage${st##*:}.json"
   [ -f "$f" ] || continue
   set -- $(ci "$f")

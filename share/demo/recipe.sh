@@ -11,7 +11,8 @@
 #   SEED, USERS, ITEMS, VOCAB, CODES, MODEL_ARGS, ALIGN_EPOCHS, ALIGN_WEIGHTS, ALIGN_LR,
 #   REASON_EPOCHS, REASON_LR, ALIGN_STEPS and REASON_STEPS (a step budget instead of epochs), RL_STEPS, RL_LR, RL_PROMPTS, RL_GROUP, MAX_NEW, DEST (where to install;
 #   default this folder), QUIET,
-#   EVAL_ROWS (default: the whole test split), THREADS, and FROM=world|align|reason|rl|eval
+#   EVAL_ROWS (default: the whole test split), TRACES (sampled traces of the last
+#   evaluation, default 8; 0 skips it), THREADS, and FROM=world|align|reason|rl|eval
 #   to start at a later stage when WORK already holds the earlier ones.
 set -eu
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -126,7 +127,11 @@ evaluate stage3 "--think --max-reasoning $MAX_NEW"
 # among the history's (--grounded), and the SID list averaged over 8 traces
 # sampled at temperature 0.5 (the setting chosen on the valid split).
 evaluate stage3 "--think --max-reasoning $MAX_NEW --grounded" stage3-grounded
-evaluate stage3 "--think --max-reasoning $MAX_NEW --traces 8 --temperature 0.5" stage3-traces8
+# And with the world's own trace of each row written in (--given-reasoning):
+# how well the SID follows a trace, apart from how well the model writes one.
+evaluate stage3 "--given-reasoning" stage3-given
+TRACES=${TRACES:-8}
+[ "$TRACES" -gt 0 ] && evaluate stage3 "--think --max-reasoning $MAX_NEW --traces $TRACES --temperature 0.5" stage3-traces8
 
 log "installing into $DEST"
 rm -rf "$DEST/model.new" "$DEST/data.new"

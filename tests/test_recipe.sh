@@ -35,8 +35,8 @@ check "reason lowers the reasoning-format loss ($r0 -> $r1)" 'lt "$r1" "$r0"'
 # (the format itself is learned in tests/test_train, which trains reason long enough)
 check "rl logs rewards, valid-SID rate and reasoning length per step" \
   'grep -q "\"reward_mean\"" "$L3" && grep -q "\"valid_sid_rate\"" "$L3" && grep -q "\"mean_reasoning_tokens\"" "$L3"'
-check "the evaluation table has the world's three baselines, three stages and Stage 3's two other decodings, with intervals" \
-  'grep -q "^| popularity" "$TMP/install/eval.md" && grep -q "^| the world.s history-only intent rule | - | - | - | 0\.[0-9]* |" "$TMP/install/eval.md" && grep -q "^| the generator.s oracle" "$TMP/install/eval.md" && [ "$(grep -c "^| Stage [123] .* \[0\.[0-9]*, [01]\.[0-9]*\] |" "$TMP/install/eval.md")" = 5 ] && grep -q "^| Stage 3 | think, grounded mentions |" "$TMP/install/eval.md" && grep -q "^| Stage 3 | think, 8 traces at T 0.5 |" "$TMP/install/eval.md"'
+check "the evaluation table has the world's three baselines, three stages and Stage 3's three other decodings, with intervals" \
+  'grep -q "^| popularity" "$TMP/install/eval.md" && grep -q "^| the world.s history-only intent rule | - | - | - | 0\.[0-9]* |" "$TMP/install/eval.md" && grep -q "^| the generator.s oracle" "$TMP/install/eval.md" && [ "$(grep -c "^| Stage [123] .* \[0\.[0-9]*, [01]\.[0-9]*\] |" "$TMP/install/eval.md")" = 6 ] && grep -q "^| Stage 3 | think, grounded mentions |" "$TMP/install/eval.md" && grep -q "^| Stage 3 | think, 8 traces at T 0.5 |" "$TMP/install/eval.md" && grep -q "^| Stage 3 | the world.s trace given | .* | 0\.0 |" "$TMP/install/eval.md"'
 check "the Stage-3 evaluation JSON is installed beside the table" 'grep -q "\"per_row\"" "$TMP/install/eval.json"'
 check "the installed demo holds a model and the data the explorer reads" \
   '[ -f "$TMP/install/model/model.safetensors" ] && [ -f "$TMP/install/data/index/"*.index.json ] && [ -d "$TMP/install/data/test" ]'

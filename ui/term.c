@@ -200,7 +200,7 @@ int ui_run_terminal(app *a, const char *bench)
     if (watching && pthread_create(&watcher, NULL, watch_input, NULL)) watching = 0;
     double last_draw = 0;
     while (!a->quit && !got_signal) {
-        int busy = (a->rstate == RUN_ACTIVE && !a->paused) || tour_active(a);
+        int busy = (a->rstate == RUN_ACTIVE && !a->paused) || tour_active(a) || cmp_busy(a) || why_busy(a);
         int cbw = busy ? 0 : cb_busy(a);
         int bg = cbw == 1 || (!busy && al_busy(a));
         int pace_ms = busy ? app_pace_wait_ms(a) : 0;

@@ -323,20 +323,17 @@ void sbs_reasoning(app *a, sbs_lines *L, const run_sum *o, const run_sum *e, con
             tline_add(t, ST_BORDER, 0, 0, "%s", sbs_sep(a));
             col_line(t, &ce, l, cw, 0);
         }
-    } else {
-        t = sbs_add(L, 0);
-        tline_add(t, ST_HEADER, -1, 0, " %s:", name_a);
-        for (int l = 0; l < co.lines; l++) {
-            t = sbs_add(L, 1);
-            tline_add(t, ST_NORMAL, 0, 0, "%s", " ");
-            col_line(t, &co, l, cw, 0);
-        }
-        t = sbs_add(L, 0);
-        tline_add(t, ST_HEADER, -1, 0, " %s:", name_b);
-        for (int l = 0; l < ce.lines; l++) {
-            t = sbs_add(L, 1);
-            tline_add(t, ST_NORMAL, 0, 0, "%s", " ");
-            col_line(t, &ce, l, cw, 0);
+    } else { /* stacked: each side under its name */
+        const column *side[2] = { &co, &ce };
+        const char *name[2] = { name_a, name_b };
+        for (int k = 0; k < 2; k++) {
+            t = sbs_add(L, 0);
+            tline_add(t, ST_HEADER, -1, 0, " %s:", name[k]);
+            for (int l = 0; l < side[k]->lines; l++) {
+                t = sbs_add(L, 1);
+                tline_add(t, ST_NORMAL, 0, 0, "%s", " ");
+                col_line(t, side[k], l, cw, 0);
+            }
         }
     }
     col_free(&co);

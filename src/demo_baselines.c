@@ -82,10 +82,9 @@ void demo_read_history(const sidr_demo_world *w, const sidr_demo_sample *s, demo
         for (int t = 0; t < demo_n_intents; t++) {
             if (!(r->tscore[t] > 0)) continue;
             const demo_intent_rt *ir = &p->intents[t];
-            int open[DEMO_MAX_STEPS];
-            int no = demo_open_steps(w, t, r->hist, nh, open);
+            int no = r->n_open[t] = demo_open_steps(w, t, r->hist, nh, r->open[t]);
             for (int k = 0; k < no; k++) {
-                int q = open[k];
+                int q = r->open[t][k];
                 r->tw[ir->type[q]] += r->tscore[t] / r->tsum * pow(0.45, k) * (1 - ir->skip[q] / 200.0);
             }
         }

@@ -168,6 +168,8 @@ typedef struct {
     int h0, nh;                     /* window = ev[h0 .. h0+nh-1] */
     int hist[SIDR_DEMO_HISTORY];    /* its items, oldest first */
     double tscore[64], tsum;        /* per template: recency-weighted matches of its steps */
+    int open[64][DEMO_MAX_STEPS];   /* per scored template (tscore > 0): its open steps */
+    int n_open[64];                 /* (demo_open_steps), 0 for the others */
     double tw[DEMO_N_TYPES];        /* per product type: how likely it is next */
     int brand_dept[DEMO_DEPTS];     /* brand of the latest purchase per department, -1 */
     int tier;                       /* the window's mean tier, rounded */

@@ -323,6 +323,13 @@ static int in_template(const demo_priv *p, int tmpl, int type)
 
 static const sidr_demo_item *ev_item(const sctx *c, int e) { return &c->w->items[c->u->ev[e].item]; }
 
+/* A sample's texts draw their phrasings from its own stream. */
+static void sample_rng(demo_rng *r, const sidr_demo_world *w, const sidr_demo_sample *s, uint64_t salt)
+{
+    demo_rng_seed(r, w->opts.seed ^ salt,
+                  ((uint64_t)DEMO_STREAM_SAMPLETEXT << 40) | ((uint64_t)s->user << 12) | (uint64_t)s->pos);
+}
+
 static void sctx_init(sctx *c, const sidr_demo_world *w, const sidr_demo_sample *s, uint64_t salt)
 {
     memset(c, 0, sizeof *c);
@@ -335,8 +342,7 @@ static void sctx_init(sctx *c, const sidr_demo_world *w, const sidr_demo_sample 
     c->target = c->tg->item;
     c->ttype = w->items[c->target].type;
     c->tsid = w->items[c->target].sid;
-    demo_rng_seed(&c->rng, w->opts.seed ^ salt, ((uint64_t)DEMO_STREAM_SAMPLETEXT << 40) | ((uint64_t)s->user << 12) |
-                                                    (uint64_t)s->pos);
+    sample_rng(&c->rng, w, s, salt);
     const sidr_demo_user *u = c->u;
     /* the project the reasoning is about */
     c->focus_slot = -1;
@@ -547,24 +553,21 @@ static void rctx_init(rctx *c, const sidr_demo_world *w, const sidr_demo_sample 
     c->w = w;
     c->u = &w->users[s->user];
     c->tsid = w->items[c->u->ev[s->pos].item].sid;
-    demo_rng_seed(&c->rng, w->opts.seed, ((uint64_t)DEMO_STREAM_SAMPLETEXT << 40) | ((uint64_t)s->user << 12) |
-                                             (uint64_t)s->pos);
+    sample_rng(&c->rng, w, s, 0);
     demo_read_history(w, s, &c->rd);
     /* the projects: the best-scored template with a step still open, and a
      * second one when it scores at least a third as well; and the best one
      * the window completes */
     c->done = -1;
     for (int t = 0; t < demo_n_intents; t++) {
-        int open[DEMO_MAX_STEPS];
-        if (c->rd.tscore[t] > 0 && !demo_open_steps(w, t, c->rd.hist, c->rd.nh, open) &&
+        if (c->rd.tscore[t] > 0 && !c->rd.n_open[t] &&
             (c->done < 0 || c->rd.tscore[t] > c->rd.tscore[c->done]))
             c->done = t;
     }
     for (int q = 0; q < 2; q++) {
         int best = -1;
         for (int t = 0; t < demo_n_intents; t++) {
-            int open[DEMO_MAX_STEPS];
-            if (!(c->rd.tscore[t] > 0) || (q && t == c->proj[0]) || !demo_open_steps(w, t, c->rd.hist, c->rd.nh, open))
+            if (!(c->rd.tscore[t] > 0) || (q && t == c->proj[0]) || !c->rd.n_open[t])
                 continue;
             if (best < 0 || c->rd.tscore[t] > c->rd.tscore[best]) best = t;
         }
@@ -684,8 +687,8 @@ static void rc_main_project(sentences *S, rctx *c)
 
     /* what it has and what it lacks: the template's steps against the window */
     const demo_intent_rt *ir = &demo_p(c->w)->intents[c->proj[0]];
-    int open[DEMO_MAX_STEPS], owned[3], no = 0, miss[3], nm;
-    int n_open = demo_open_steps(c->w, c->proj[0], c->rd.hist, c->rd.nh, open);
+    const int *open = c->rd.open[c->proj[0]], n_open = c->rd.n_open[c->proj[0]];
+    int owned[3], no = 0, miss[3], nm;
     for (int q = 0; q < ir->n_steps && no < 3; q++) {
         int have = 1;
         for (int k = 0; k < n_open && have; k++) have = open[k] != q;
@@ -732,8 +735,7 @@ static void rc_threads(sentences *S, rctx *c)
             its[0] = its[1];
             its[1] = x;
         }
-        int open[DEMO_MAX_STEPS];
-        demo_open_steps(c->w, c->proj[1], c->rd.hist, c->rd.nh, open);
+        const int *open = c->rd.open[c->proj[1]];
         const demo_intent_def *oi = &demo_intents[c->proj[1]];
         const char *need = a_type(demo_p(c->w)->intents[c->proj[1]].type[open[0]], at, sizeof at);
         if (n) {

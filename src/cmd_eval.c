@@ -398,6 +398,13 @@ int cmd_eval(int argc, char **argv)
     }
     long total = limit > 0 && limit < sp->n ? limit : sp->n;
     long first = total * shard_i / shard_n, last = total * (shard_i + 1) / shard_n;
+    if (given) { /* say where the traces come from: a dataset's texts can cover only some rows */
+        long have = 0;
+        for (long i = first; i < last; i++) have += enr.reasoning[split] && enr.reasoning[split][i];
+        fprintf(stderr, "sidr eval: --given-reasoning: %ld of %ld rows from %s%s\n", have, last - first,
+                enr.narrative_path ? enr.narrative_path : "(no integrated_narrative.csv)",
+                have < last - first ? ", the others written by rule" : "");
+    }
     row_result *res = xcalloc((size_t)(last - first + 1), sizeof *res);
     metrics m = { 0 };
     int rc = EXIT_OK;

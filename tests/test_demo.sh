@@ -81,9 +81,11 @@ if [ -n "$(lists "$TMP/free4.json")" ] && [ "$(lists "$TMP/free4.json")" = "$(li
    [ "$(flat "$TMP/given4.json" | grep -o '"reasoning_tokens":0' | wc -l)" = 4 ]; then
   ok "eval --given-reasoning with the rows' own greedy traces gives back their traces, ranks and top-10 lists"
 else nok "eval --given-reasoning with the rows' own greedy traces gives back their traces, ranks and top-10 lists"; fi
-$SIDR eval --model "$M" --data "$D" --limit 2 --given-reasoning --json "$TMP/rule.json" >/dev/null 2>&1
-[ $? = 0 ] && flat "$TMP/rule.json" | grep -q '"reasoning":"<think>\\n[A-Z]' && ok "without reasoning texts --given-reasoning forces the rule's" ||
-  nok "without reasoning texts --given-reasoning forces the rule's"
+$SIDR eval --model "$M" --data "$D" --limit 2 --given-reasoning --json "$TMP/rule.json" >/dev/null 2>"$TMP/rule.err"
+[ $? = 0 ] && flat "$TMP/rule.json" | grep -q '"reasoning":"<think>\\n[A-Z]' &&
+  grep -q "0 of 2 rows from (no integrated_narrative.csv), the others written by rule" "$TMP/rule.err" &&
+  ok "without reasoning texts --given-reasoning forces the rule's, and says so" ||
+  nok "without reasoning texts --given-reasoning forces the rule's, and says so"
 $SIDR eval --model "$M" --data "$D" --no-think --given-reasoning >/dev/null 2>"$TMP/err"
 [ $? = 2 ] && grep -q "given-reasoning" "$TMP/err" && ok "--given-reasoning without thinking is a usage error" ||
   nok "--given-reasoning without thinking is a usage error"

@@ -339,3 +339,11 @@ void sbs_reasoning(app *a, sbs_lines *L, const run_sum *o, const run_sum *e, con
     col_free(&co);
     col_free(&ce);
 }
+
+void sbs_open(app *a, int pane)
+{
+    view *v = &a->views[pane];
+    v->sel = v->top = 0;
+    app_focus(a, pane);
+    list_set_sel(a, v, 0);
+}

@@ -42,6 +42,8 @@ void sbs_rule(struct app *a, sbs_lines *L, const char *fmt, ...) __attribute__((
 void sbs_note(sbs_lines *L, int style, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* Line i into out (the list drawer's line callback). */
 void sbs_copy(const sbs_lines *L, int i, tline *out);
+/* Shows a side-by-side view over the pane area: pane's view from its top, focused. */
+void sbs_open(struct app *a, int pane);
 void sbs_free(sbs_lines *L);
 /* " | " or its box-drawing form. */
 const char *sbs_sep(const struct app *a);

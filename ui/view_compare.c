@@ -174,10 +174,7 @@ void compare_toggle(app *a)
     }
     a->edit.diff_shown = 0;
     c->shown = 1;
-    view *v = &a->views[PANE_COMPARE];
-    v->sel = v->top = 0;
-    app_focus(a, PANE_COMPARE);
-    list_set_sel(a, v, 0);
+    sbs_open(a, PANE_COMPARE);
 }
 
 void compare_free_cache(void)

@@ -128,10 +128,7 @@ void diff_toggle(app *a)
     }
     if (a->cur_user < 0) { app_err(a, "no user open: the diff compares runs of a user's original and edited history"); return; }
     e->diff_shown = 1;
-    view *v = &a->views[PANE_DIFF];
-    v->sel = v->top = 0;
-    app_focus(a, PANE_DIFF);
-    list_set_sel(a, v, 0);
+    sbs_open(a, PANE_DIFF);
 }
 
 void diff_free_cache(void)

@@ -306,27 +306,46 @@ int ds_sid_equal(const sidr_item *it, const int *codes, int L)
     return it->n_levels == L && memcmp(it->code, codes, (size_t)L * sizeof *codes) == 0;
 }
 
-static void derive_train(sidr_dataset *ds, sidr_derive_mode mode)
+/* Picks, per user, the valid row whose history is the shortest (TRAIN_PERIOD)
+ * or the longest (LONGEST); users with no valid row fall back to their test
+ * rows in TRAIN_PERIOD mode only: with no valid-period purchase, the shortest
+ * test history holds train-period items alone. */
+static void pick_rows(const sidr_split *sp, int split, sidr_derive_mode mode, int *pick_split, int *pick,
+                      int *order, int *n_order)
 {
-    const sidr_split *v = &ds->split[SIDR_SPLIT_VALID];
-    sidr_split *t = &ds->split[SIDR_SPLIT_TRAIN];
-    int *pick = xmalloc((size_t)(ds->n_users ? ds->n_users : 1) * sizeof *pick);
-    for (int u = 0; u < ds->n_users; u++) pick[u] = -1;
-    int *order = xmalloc((size_t)(v->n ? v->n : 1) * sizeof *order), n_order = 0;
-    for (int r = 0; r < v->n; r++) {
-        int u = v->rows[r].user, p = pick[u];
+    for (int r = 0; r < sp->n; r++) {
+        int u = sp->rows[r].user;
+        if (pick_split[u] >= 0 && pick_split[u] != split) continue;
+        int p = pick[u];
         if (p < 0) {
             pick[u] = r;
-            order[n_order++] = u;
-        } else if (mode == SIDR_DERIVE_TRAIN_PERIOD ? v->rows[r].n_hist < v->rows[p].n_hist
-                                                     : v->rows[r].n_hist >= v->rows[p].n_hist) {
+            pick_split[u] = split;
+            order[(*n_order)++] = u;
+        } else if (mode == SIDR_DERIVE_TRAIN_PERIOD ? sp->rows[r].n_hist < sp->rows[p].n_hist
+                                                     : sp->rows[r].n_hist >= sp->rows[p].n_hist) {
             pick[u] = r;
         }
     }
+}
+
+/* Returns how many users' samples come from their test rows. */
+static int derive_train(sidr_dataset *ds, sidr_derive_mode mode)
+{
+    size_t nu = (size_t)(ds->n_users ? ds->n_users : 1);
+    int *pick = xmalloc(nu * sizeof *pick), *pick_split = xmalloc(nu * sizeof *pick_split);
+    int *order = xmalloc(nu * sizeof *order), n_order = 0;
+    for (int u = 0; u < ds->n_users; u++) pick[u] = pick_split[u] = -1;
+    pick_rows(&ds->split[SIDR_SPLIT_VALID], SIDR_SPLIT_VALID, mode, pick_split, pick, order, &n_order);
+    if (mode == SIDR_DERIVE_TRAIN_PERIOD)
+        pick_rows(&ds->split[SIDR_SPLIT_TEST], SIDR_SPLIT_TEST, mode, pick_split, pick, order, &n_order);
+    sidr_split *t = &ds->split[SIDR_SPLIT_TRAIN];
     t->present = 1;
     t->derived = 1;
+    int from_test = 0;
     for (int k = 0; k < n_order; k++) {
-        const sidr_sample *src = &v->rows[pick[order[k]]];
+        int u = order[k];
+        from_test += pick_split[u] == SIDR_SPLIT_TEST;
+        const sidr_sample *src = &ds->split[pick_split[u]].rows[pick[u]];
         for (int i = 1; i < src->n_hist; i++) {
             sidr_sample *s = ds_sample_push(t);
             s->user = src->user;
@@ -337,7 +356,9 @@ static void derive_train(sidr_dataset *ds, sidr_derive_mode mode)
         }
     }
     free(pick);
+    free(pick_split);
     free(order);
+    return from_test;
 }
 
 /* ---- load / free ------------------------------------------------------------------------------ */
@@ -435,9 +456,15 @@ sidr_status sidr_dataset_load(sidr_dataset *ds, const char *dir, const sidr_data
         sidr_split *tr = &ds->split[SIDR_SPLIT_TRAIN], *va = &ds->split[SIDR_SPLIT_VALID];
         if (!tr->present) {
             if (opts->derive_train && va->present) {
-                derive_train(ds, opts->derive_train);
-                ds_warn(ds, "train split missing: built %d training samples from the %s valid histories", tr->n,
-                     opts->derive_train == SIDR_DERIVE_LONGEST ? "longest" : "train-period part of the");
+                int from_test = derive_train(ds, opts->derive_train);
+                if (opts->derive_train == SIDR_DERIVE_LONGEST)
+                    ds_warn(ds, "train split missing: built %d training samples from the longest valid histories",
+                            tr->n);
+                else
+                    ds_warn(ds,
+                            "train split missing: built %d training samples from the train-period part of the valid "
+                            "histories and, for the %d users with no valid row, of the test histories",
+                            tr->n, from_test);
             } else if (opts->derive_train) {
                 ds_warn(ds, "train split missing and no valid split to derive it from");
             } else {

@@ -58,10 +58,12 @@ typedef enum { SIDR_SPLIT_TRAIN = 0, SIDR_SPLIT_VALID, SIDR_SPLIT_TEST, SIDR_SPL
 
 typedef enum {
     SIDR_DERIVE_OFF = 0,
-    /* Training samples from the train-period prefix of each user's valid
-     * rows: per user, the earliest valid row's history h1..hn (all of it
-     * precedes the first valid target) gives h1..h(k-1) -> hk, k = 2..n.
-     * Uses no valid or test target, so validation stays clean. */
+    /* Training samples from the train-period prefix of each user's rows:
+     * per user, the earliest valid row's history h1..hn (all of it precedes
+     * the first valid target) gives h1..h(k-1) -> hk, k = 2..n; a user with
+     * no valid row bought nothing in the valid period, so the earliest test
+     * row's history is train period too and is used the same way.  Uses no
+     * valid or test target, so validation stays clean. */
     SIDR_DERIVE_TRAIN_PERIOD,
     /* Same, from each user's longest valid history.  More samples, but the
      * longer histories end in earlier valid targets, so some valid rows

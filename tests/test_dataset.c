@@ -338,6 +338,36 @@ static void test_minionerec_fixture(void)
     tap_ok(ok, "derive_train longest: one sample per position of each user's longest valid history (7)");
     sidr_dataset_free(&ds);
 
+    /* a user with test rows only (U7): the earliest test history is train
+     * period too; a user with valid rows (U2) never takes a test history */
+    const char *dd = mini_copy("derive-test");
+    char tp[4300];
+    snprintf(tp, sizeof tp, "%s/test/Mini_5_2016.csv", dd);
+    char *test_csv = slurp(tp);
+    size_t tn = strlen(test_csv) + 512;
+    char *t2 = malloc(tn);
+    snprintf(t2, tn, "%s%s", test_csv,
+             "U7,\"['A', 'B', 'C', 'D']\",X,\"[3, 4, 6, 7]\",0,\"['<a_2><b_11><c_5>', '<a_0><b_7><c_9>', "
+             "'<a_3><b_0><c_7>', '<a_3><b_0><c_7>']\",<a_1><b_2><c_3>\n"
+             "U7,\"['A', 'B', 'C']\",X,\"[3, 4, 6]\",7,\"['<a_2><b_11><c_5>', '<a_0><b_7><c_9>', "
+             "'<a_3><b_0><c_7>']\",<a_3><b_0><c_7>\n");
+    put(dd, "test/Mini_5_2016.csv", t2);
+    free(t2);
+    free(test_csv);
+    o.derive_train = SIDR_DERIVE_TRAIN_PERIOD;
+    st = sidr_dataset_load(&ds, dd, &o);
+    t = &ds.split[SIDR_SPLIT_TRAIN];
+    ok = st == SIDR_OK && t->n == 8 && hist_is(&ds, &t->rows[2], "U2", "3", "4") &&
+         hist_is(&ds, &t->rows[6], "U7", "3", "4") && hist_is(&ds, &t->rows[7], "U7", "3 4", "6");
+    tap_ok(ok, "derive_train: a user with no valid row adds the prefixes of its earliest test history (8)");
+    tap_ok(has_warning(&ds, "built 8 training samples") && has_warning(&ds, "for the 2 users with no valid row"),
+           "derive_train says how many users came from the test histories");
+    sidr_dataset_free(&ds);
+    o.derive_train = SIDR_DERIVE_LONGEST;
+    st = sidr_dataset_load(&ds, dd, &o);
+    tap_ok(st == SIDR_OK && ds.split[SIDR_SPLIT_TRAIN].n == 7, "derive_train longest reads the valid histories only");
+    sidr_dataset_free(&ds);
+
     /* max_history */
     sidr_dataset_opts_default(&o);
     o.max_history = 2;
@@ -722,8 +752,9 @@ static void test_industrial(const char *shared)
     st = sidr_dataset_load(&ds, dir, &o);
     /* derived/..recovered_sequences.tsv: for the 2,011 valid users, the 'h'
      * items before the first 'v' number 8,435; one sample per item after the
-     * first: 8,435 - 2,011 = 6,424 */
-    tap_ok(st == SIDR_OK && ds.split[SIDR_SPLIT_TRAIN].n == 6424, "Industrial derive_train: %d samples (6,424)",
+     * first: 8,435 - 2,011 = 6,424; the 1,274 users with test rows only add
+     * 3,969 from their earliest test histories */
+    tap_ok(st == SIDR_OK && ds.split[SIDR_SPLIT_TRAIN].n == 10393, "Industrial derive_train: %d samples (10,393)",
            ds.split[SIDR_SPLIT_TRAIN].n);
     sidr_dataset_free(&ds);
     o.derive_train = SIDR_DERIVE_LONGEST;

@@ -47,9 +47,9 @@ typedef struct {
 } preset;
 
 static const preset presets[] = {
-    { "tiny", "--preset tiny", 3000, 16, 8, 8, 8, 256, "1e-3", "5e-4", "3e-5", 128, 64, 16, 16, 3, 1, 2, 4, 3, 1 },
+    { "tiny", "--preset tiny", 3000, 16, 8, 8, 8, 256, "1e-3", "5e-4", "3e-5", 128, 64, 16, 16, 8, 1, 2, 4, 3, 1 },
     { "small", "--preset tiny --hidden 512 --ffn 1536 --layers 8 --heads 8 --kv-heads 4", 6000, 16, 8, 8, 8, 256,
-      "5e-4", "3e-4", "1e-5", 128, 64, 16, 16, 3, 1, 2, 4, 3, 1 },
+      "5e-4", "3e-4", "1e-5", 128, 64, 16, 16, 8, 1, 2, 4, 3, 1 },
     /* for the test suite: a model of a few thousand parameters (not documented) */
     { "test", "--preset tiny --hidden 64 --layers 2 --heads 4 --kv-heads 2 --ffn 128", 420, 8, 8, 2, 2, 24, "3e-3",
       "3e-3", "3e-5", 8, 4, 1, 1, 2, 1, 1, 2, 2, 1 },
@@ -269,7 +269,7 @@ static void print_plan_text(const recipe *r)
             r->budget_min, r->pr->name, r->seed, r->data_in, r->layout, r->n_items, r->n_test);
     fprintf(f, "  SIDs: %s; training rows: %s\n",
             r->need_sids ? "none in the dataset: 'sids build' into WORK/data" : "the dataset's own",
-            r->has_train ? "the train split" : "none: derived from the valid histories (--derive-train=period)");
+            r->has_train ? "the train split" : "none: derived from the train-period histories (--derive-train=period)");
     if (r->measured)
         fprintf(f, "  preparation and calibration took %.1f min; %.1f min are shared by the stages below\n",
                 r->prep_seconds / 60, (shared > 0 ? shared : 0) / 60);
@@ -484,14 +484,17 @@ static void train_args(const recipe *r, int k, const char *from, const char *out
     }
 }
 
-/* Reads a calibration run's log: steps per epoch and the mean step time
- * (the first step excluded when there are more). */
+/* Reads a calibration run's log: steps per epoch and the time of a mean
+ * step.  The first step (warm-up) is left out when there are more.  A few
+ * steps of length-bucketed batches say little about the mean step, so when
+ * the log gives the epoch's tokens, the step time is the measured seconds
+ * per token times the mean tokens of a step. */
 static int read_train_log(const char *path, int k, const preset *p, recipe_rate *rt, double *sum_steps)
 {
     char *buf;
     size_t len;
     if (read_file(path, &buf, &len)) return -1;
-    double sum = 0, sum_after_first = 0;
+    double sum = 0, sum_after_first = 0, tok_after_first = 0, tokens_per_epoch = 0;
     long n = 0;
     char *save = NULL;
     for (char *line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
@@ -504,18 +507,25 @@ static int read_train_log(const char *path, int k, const preset *p, recipe_rate 
                 rt->steps_per_epoch = per > 0 ? (long)ceil(prompts / per) : 0;
             } else {
                 rt->steps_per_epoch = (long)jnum(o, "steps_per_epoch", 0);
+                tokens_per_epoch = jnum(o, "tokens_per_epoch", 0);
             }
         } else if (cJSON_IsString(t) && !strcmp(t->valuestring, "train")) {
             double dt = jnum(o, "step_seconds", 0);
             sum += dt;
-            if (n > 0) sum_after_first += dt;
+            if (n > 0) {
+                sum_after_first += dt;
+                tok_after_first += jnum(o, "tokens", 0);
+            }
             n++;
         }
         cJSON_Delete(o);
     }
     free(buf);
     if (n == 0 || rt->steps_per_epoch <= 0) return -1;
-    rt->seconds_per_step = n > 1 ? sum_after_first / (double)(n - 1) : sum;
+    if (n > 1 && tok_after_first > 0 && tokens_per_epoch > 0)
+        rt->seconds_per_step = sum_after_first / tok_after_first * tokens_per_epoch / (double)rt->steps_per_epoch;
+    else
+        rt->seconds_per_step = n > 1 ? sum_after_first / (double)(n - 1) : sum;
     if (rt->seconds_per_step <= 0) rt->seconds_per_step = 1e-6;
     *sum_steps = sum;
     return 0;
@@ -783,6 +793,38 @@ static int stage_eval(recipe *r, cJSON *marker)
     return rc;
 }
 
+/* Before a budgeted stage: plan it for what the budget has left after the
+ * stages before it (their recorded times), not for its share of the start. */
+static void replan(recipe *r, int k)
+{
+    double spent = r->prep_seconds;
+    for (int j = 0; j < k; j++) spent += r->seconds[recipe_plan_stage(j)];
+    double left = r->budget_min * 60 - spent;
+    if (left < 1) left = 1;
+    long was = r->plan[k].steps;
+    if (recipe_plan_rest(left, r->share, r->rate, k, &r->plan[k])) return;
+    if (k > 0 && was != r->plan[k].steps)
+        say(r, "stage %s: re-planned for the %.1f min the budget has left: %ld %s (the first plan had %ld)",
+            recipe_stage_name(recipe_plan_stage(k)), left / 60, r->plan[k].steps, k == PLAN_EVAL ? "rows" : "steps",
+            was);
+}
+
+/* After a training stage that ran here: its own log says what a step really
+ * cost; the later stages' rates follow the same ratio. */
+static void observe(recipe *r, int k)
+{
+    char *logp = stage_file(r, recipe_plan_stage(k), "train_log.jsonl");
+    recipe_rate seen = r->rate[k];
+    double sum = 0;
+    if (!read_train_log(logp, k, r->pr, &seen, &sum)) {
+        double planned = r->rate[k].seconds_per_step, ratio = recipe_rates_rescale(r->rate, k, seen.seconds_per_step);
+        if (ratio < 0.9 || ratio > 1.1)
+            say(r, "stage %s ran at %.3f s/step where the calibration said %.3f: the later stages' rates are scaled by "
+                   "%.2f", recipe_stage_name(recipe_plan_stage(k)), seen.seconds_per_step, planned, ratio);
+    }
+    free(logp);
+}
+
 static int run_stage(recipe *r, int st)
 {
     if (st == RECIPE_SIDS && !r->need_sids) return EXIT_OK;
@@ -878,7 +920,7 @@ static void help(void)
            "stage writes WORK/<stage>/ and, when complete, WORK/<stage>/" MARKER "; running the same\n"
            "command again skips complete stages and resumes an interrupted training stage.\n\n"
            "  --data DIR        MiniOneRec CSVs (with or without a train split: without one, training\n"
-           "                    rows are derived from the valid histories, --derive-train=period) or\n"
+           "                    rows come from the train-period histories, --derive-train=period) or\n"
            "                    RecBole atomic files\n"
            "  --out WORK        the work folder\n"
            "  --budget MINUTES  wall-time budget (default 90). Preparation and calibration are paid\n"
@@ -1021,7 +1063,12 @@ int cmd_recipe(int argc, char **argv)
     compute_plan(&r);
     if (r.json) print_json_line(plan_json(&r));
     else print_plan_text(&r);
-    for (int st = RECIPE_ALIGN; st < RECIPE_STAGE_COUNT && rc == EXIT_OK; st++) rc = run_stage(&r, st);
+    for (int st = RECIPE_ALIGN; st < RECIPE_STAGE_COUNT && rc == EXIT_OK; st++) {
+        int k = st - RECIPE_ALIGN;
+        if (!r.done_before[st]) replan(&r, k);
+        rc = run_stage(&r, st);
+        if (rc == EXIT_OK && st != RECIPE_EVAL && !r.done_before[st]) observe(&r, k);
+    }
     if (rc == EXIT_OK) print_result(&r, now_seconds() - t0);
 
 out:

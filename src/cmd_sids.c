@@ -658,7 +658,7 @@ static int cmd_sids_build(int argc, char **argv)
                 er.vocab_seen, (long long)er.nnz, er.dim, er.dim_clamped ? " (clamped to min(items, terms))" : "");
         if (er.dim_cooc)
             fprintf(stderr, "sidr sids: co-occurrence from %d training windows%s: %d of %d items, %lld PPMI non-zeros\n",
-                    n_seqs, ds.split[SIDR_SPLIT_TRAIN].derived ? " (derived from valid histories)" : "", er.cooc_items,
+                    n_seqs, ds.split[SIDR_SPLIT_TRAIN].derived ? " (derived from the train-period histories)" : "", er.cooc_items,
                     n, (long long)er.cooc_nnz);
     }
 

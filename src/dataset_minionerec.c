@@ -588,7 +588,6 @@ out:
     return st;
 }
 
-/* Derives train samples from each user's valid history (see dataset.h). */
 /* ---- MiniOneRec layout ---------------------------------------------------------------------- */
 
 /* The one file in dir/sub ending in suffix (matching cat when given); *path

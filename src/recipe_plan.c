@@ -127,3 +127,27 @@ int recipe_plan_compute(double budget_seconds, const double share[PLAN_COUNT], c
     }
     return 0;
 }
+
+int recipe_plan_rest(double left_seconds, const double share[PLAN_COUNT], const recipe_rate rate[PLAN_COUNT], int k,
+                     recipe_item *out)
+{
+    if (k < 0 || k >= PLAN_COUNT || !isfinite(left_seconds) || left_seconds <= 0) return -1;
+    double rest = 0;
+    for (int j = k; j < PLAN_COUNT; j++) rest += share[j];
+    if (!(rest > 0)) return -1;
+    recipe_item all[PLAN_COUNT];
+    if (recipe_plan_compute(left_seconds * 100 / rest, share, rate, all)) return -1;
+    *out = all[k];
+    return 0;
+}
+
+double recipe_rates_rescale(recipe_rate rate[PLAN_COUNT], int k, double observed)
+{
+    if (k < 0 || k >= PLAN_COUNT || !(observed > 0) || !(rate[k].seconds_per_step > 0)) return 1;
+    double ratio = observed / rate[k].seconds_per_step;
+    if (ratio < 0.25) ratio = 0.25;
+    if (ratio > 4) ratio = 4;
+    for (int j = k + 1; j < PLAN_COUNT; j++)
+        if (rate[j].seconds_per_step > 0) rate[j].seconds_per_step *= ratio;
+    return ratio;
+}

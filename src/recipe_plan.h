@@ -62,4 +62,18 @@ typedef struct {
 int recipe_plan_compute(double budget_seconds, const double share[PLAN_COUNT], const recipe_rate rate[PLAN_COUNT],
                         recipe_item out[PLAN_COUNT]);
 
+/* Plans stage k again when the stages before it are done: the stages from k
+ * on share left_seconds (what the budget has left) by their shares, so a
+ * stage that ran long is paid for by the later ones.  *out is stage k's
+ * item.  Returns 0, or -1 when left_seconds or the shares are bad. */
+int recipe_plan_rest(double left_seconds, const double share[PLAN_COUNT], const recipe_rate rate[PLAN_COUNT], int k,
+                     recipe_item *out);
+
+/* Stage k ran at observed seconds per step where its plan assumed
+ * rate[k].seconds_per_step (the machine is busier, or the calibration's few
+ * steps were short ones): the later stages' rates are scaled by the same
+ * ratio, clamped to [1/4, 4].  Returns the ratio applied (1 when either
+ * rate is not positive). */
+double recipe_rates_rescale(recipe_rate rate[PLAN_COUNT], int k, double observed);
+
 #endif

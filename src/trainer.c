@@ -849,10 +849,11 @@ static int epoch_copies(const seq_set *s, const double *weight, uint64_t seed, i
 }
 
 /* Expected sequences per epoch under the weights (for steps per epoch). */
-static double weighted_size(const seq_set *s, const double *weight)
+/* Sequences (tokens) of one epoch after the task weights. */
+static double weighted_size(const seq_set *s, const double *weight, int count_tokens)
 {
     double n = 0;
-    for (int i = 0; i < s->n; i++) n += weight ? weight[s->v[i].kind] : 1.0;
+    for (int i = 0; i < s->n; i++) n += (weight ? weight[s->v[i].kind] : 1.0) * (count_tokens ? s->v[i].n : 1);
     return n;
 }
 
@@ -1248,10 +1249,10 @@ static sidr_status sft_run(trainer *t, const task_general *general)
     memset(&valid, 0, sizeof valid);
     if (!t->ds.split[SIDR_SPLIT_TRAIN].present || t->ds.split[SIDR_SPLIT_TRAIN].n == 0) {
         if (t->o.stage == STAGE_REASON)
-            return sidr_fail(SIDR_ERR_MISSING, "%s: no train rows (use --derive-train to build them from the valid "
+            return sidr_fail(SIDR_ERR_MISSING, "%s: no train rows (use --derive-train to build them from the train-period "
                              "histories)", t->o.data_dir);
         fprintf(stderr, "sidr train align: warning: no train rows; the pool has the item tasks only (--derive-train builds "
-                        "rows from the valid histories)\n");
+                        "rows from the train-period histories)\n");
     }
     build_specs(t, 0, general, &specs, &n_specs);
     s = train_tokenize(t, specs, n_specs, general, &train);
@@ -1276,7 +1277,7 @@ static sidr_status sft_run(trainer *t, const task_general *general)
     for (int i = 0; i < train.n; i++) max_T = train.v[i].n > max_T ? train.v[i].n : max_T;
     for (int i = 0; i < valid.n; i++) max_T = valid.v[i].n > max_T ? valid.v[i].n : max_T;
     const double *weight = t->o.stage == STAGE_ALIGN ? t->o.task_weight : NULL;
-    int n_mb = (int)ceil(weighted_size(&train, weight) / t->o.batch);
+    int n_mb = (int)ceil(weighted_size(&train, weight, 0) / t->o.batch);
     if (n_mb == 0) {
         seq_set_free(&train);
         seq_set_free(&valid);
@@ -1298,6 +1299,8 @@ static sidr_status sft_run(trainer *t, const task_general *general)
         cJSON_AddNumberToObject(o, "parameters", (double)t->params.n);
         cJSON_AddNumberToObject(o, "total_steps", (double)t->total_steps);
         cJSON_AddNumberToObject(o, "steps_per_epoch", (double)t->steps_per_epoch);
+        /* what a step costs on average: 'sidr recipe' times a few steps and scales by this */
+        cJSON_AddNumberToObject(o, "tokens_per_epoch", weighted_size(&train, weight, 1));
         cJSON_AddNumberToObject(o, "lr", t->o.lr);
         cJSON_AddNumberToObject(o, "warmup_steps", (double)t->opt.o.warmup_steps);
         cJSON_AddNumberToObject(o, "batch", t->o.batch);

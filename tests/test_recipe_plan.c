@@ -41,6 +41,30 @@ int main(void)
     tap_ok(!it[PLAN_ALIGN].capped && !it[PLAN_ALIGN].floored, "nothing capped or floored with a large epoch");
     tap_ok(fabs(it[PLAN_RL].epochs - 270.0 / 1000000) < 1e-12, "epochs = steps / steps per epoch");
 
+    /* after a long align: reason, rl and eval share what is left by 30:10:15 */
+    recipe_item one;
+    tap_ok(recipe_plan_rest(2200, share, r, PLAN_REASON, &one) == 0 && fabs(one.seconds - 1200) < 1e-9 &&
+               one.steps == 4780,
+           "re-planned reason: 2200 s left x 30/55 = 1200 s, (1200 - 5) / 0.25 = 4780 steps (got %ld)", one.steps);
+    tap_ok(recipe_plan_rest(5400, share, r, PLAN_ALIGN, &one) == 0 && one.steps == it[PLAN_ALIGN].steps,
+           "re-planning the first stage with the whole budget gives the first plan");
+    tap_ok(recipe_plan_rest(600, share, r, PLAN_EVAL, &one) == 0 && fabs(one.seconds - 600) < 1e-9 && one.steps == 5970,
+           "the last stage takes all that is left: (600 - 3) / 0.1 = 5970 rows (got %ld)", one.steps);
+    tap_ok(recipe_plan_rest(0, share, r, PLAN_RL, &one) == -1 && recipe_plan_rest(100, share, r, PLAN_COUNT, &one) == -1,
+           "no time left, or no such stage, is refused");
+    recipe_rate rr[PLAN_COUNT];
+    memcpy(rr, r, sizeof rr);
+    double ratio = recipe_rates_rescale(rr, PLAN_ALIGN, 0.75);
+    tap_ok(fabs(ratio - 1.5) < 1e-12 && rr[PLAN_ALIGN].seconds_per_step == 0.5 && fabs(rr[PLAN_REASON].seconds_per_step - 0.375) < 1e-12 &&
+               fabs(rr[PLAN_RL].seconds_per_step - 3) < 1e-12 && fabs(rr[PLAN_EVAL].seconds_per_step - 0.15) < 1e-12,
+           "align ran 1.5x slower than calibrated: the later stages' rates follow, its own stays");
+    memcpy(rr, r, sizeof rr);
+    tap_ok(recipe_rates_rescale(rr, PLAN_REASON, 100) == 4 && fabs(rr[PLAN_RL].seconds_per_step - 8) < 1e-12 &&
+               rr[PLAN_ALIGN].seconds_per_step == 0.5,
+           "the ratio is clamped at 4, and earlier stages are left alone");
+    tap_ok(recipe_rates_rescale(rr, PLAN_RL, 0) == 1 && recipe_rates_rescale(rr, PLAN_RL, NAN) == 1,
+           "no observed rate: nothing scaled");
+
     /* caps at max_epochs */
     r[PLAN_ALIGN] = rate(0.5, 10, 100, 4);
     r[PLAN_EVAL] = rate(0.1, 3, 50, 1);

@@ -93,10 +93,15 @@ class SASRec(nn.Module):
         x = self.drop(x)
         pad = seq == 0
         x = x * (~pad).unsqueeze(-1)
-        causal = torch.triu(torch.ones(L, L, dtype=torch.bool), 1)
+        # causal and no padded keys, but every position sees itself: a query
+        # with every key masked would give NaN (the padded positions' outputs
+        # are zeroed anyway)
+        mask = torch.triu(torch.ones(L, L, dtype=torch.bool), 1).unsqueeze(0) | pad.unsqueeze(1)
+        mask = mask & ~torch.eye(L, dtype=torch.bool).unsqueeze(0)
+        mask = mask.repeat_interleave(self.attn[0].num_heads, dim=0)
         for an, at, fn, ff in zip(self.attn_norm, self.attn, self.ffn_norm, self.ffn):
             q = an(x)
-            a, _ = at(q, x, x, attn_mask=causal, key_padding_mask=pad, need_weights=False)
+            a, _ = at(q, x, x, attn_mask=mask, need_weights=False)
             x = q + a
             x = x + ff(fn(x))
             x = x * (~pad).unsqueeze(-1)

@@ -13,7 +13,7 @@ enum {
     O_MODEL = 256, O_DATA, O_OUT, O_EPOCHS, O_MAX_STEPS, O_STOP_AFTER, O_BATCH, O_ACCUM, O_LR, O_WARMUP, O_SCHEDULE,
     O_WD, O_CLIP, O_SEED, O_MAX_LEN, O_EVAL_EVERY, O_NO_EVAL, O_SAVE_EVERY, O_SAVE_LIMIT, O_PATIENCE, O_EVAL_ROWS,
     O_EVAL_GEN, O_RESUME, O_LOG, O_THREADS, O_DERIVE, O_DTYPE, O_LOAD_BEST, O_CATEGORY, O_QUIET, O_MAX_NEW,
-    O_GENERAL, O_TASKS, O_MIX_TASKS, O_TASK_WEIGHTS, O_PROMPTS, O_GROUP, O_KL, O_CLIP_EPS, O_PPO_EPOCHS, O_REF, O_TEMP, O_HELP,
+    O_GENERAL, O_TASKS, O_MIX_TASKS, O_ANSWER_WEIGHT, O_TASK_WEIGHTS, O_PROMPTS, O_GROUP, O_KL, O_CLIP_EPS, O_PPO_EPOCHS, O_REF, O_TEMP, O_HELP,
 };
 
 static const struct option opts[] = {
@@ -51,6 +51,7 @@ static const struct option opts[] = {
     { "general", required_argument, NULL, O_GENERAL },
     { "tasks", required_argument, NULL, O_TASKS },
     { "mix-tasks", required_argument, NULL, O_MIX_TASKS },
+    { "answer-weight", required_argument, NULL, O_ANSWER_WEIGHT },
     { "task-weights", required_argument, NULL, O_TASK_WEIGHTS },
     { "prompts", required_argument, NULL, O_PROMPTS },
     { "group", required_argument, NULL, O_GROUP },
@@ -113,6 +114,8 @@ static void help(void)
         "reason:\n"
         "  --mix-tasks LIST      Stage-1 item tasks mixed into the reasoning pool so the model keeps\n"
         "                        its SID alignment: 2 (title<->SID), 6 (item narratives), e.g. 2,6\n"
+        "  --answer-weight W     loss weight of each answer token after </think> (the SID) against 1\n"
+        "                        for each reasoning token (default 1; the loss is the weighted mean)\n"
         "rl:\n"
         "  --prompts N           prompts per step (default 16)\n"
         "  --group G             rollouts per prompt (default 16)\n"
@@ -174,7 +177,7 @@ int cmd_train(int argc, char **argv)
     train_opts o;
     train_opts_default(&o, stage);
     const char *model = NULL, *data = NULL;
-    int grad_accum_set = 0, tasks_set = 0, weights_set = 0, mix_set = 0;
+    int grad_accum_set = 0, tasks_set = 0, weights_set = 0, mix_set = 0, answer_set = 0;
     long v;
     double x;
     int c;
@@ -258,6 +261,11 @@ int cmd_train(int argc, char **argv)
                 return usage_error(cmd, "--mix-tasks expects the item tasks 2 and/or 6, e.g. 2,6");
             mix_set = 1;
             break;
+        case O_ANSWER_WEIGHT:
+            if (parse_float(optarg, 0, 1000, &o.answer_weight))
+                return usage_error(cmd, "--answer-weight expects a number in [0, 1000]");
+            answer_set = 1;
+            break;
         case O_HELP: help(); return EXIT_OK;
         default: return usage_error(cmd, "unknown option");
         }
@@ -269,6 +277,7 @@ int cmd_train(int argc, char **argv)
     if (stage == STAGE_RL && grad_accum_set)
         return usage_error(cmd, "rl takes --prompts (prompts per step) and --group, not --grad-accum");
     if (mix_set && stage != STAGE_REASON) return usage_error(cmd, "--mix-tasks is an option of 'train reason'");
+    if (answer_set && stage != STAGE_REASON) return usage_error(cmd, "--answer-weight is an option of 'train reason'");
     if (weights_set && o.stage != STAGE_ALIGN) return usage_error(cmd, "--task-weights is an option of 'train align'");
     if ((o.task_mask & (1u << 8)) && !o.general_path) return usage_error(cmd, "task 8 needs --general FILE.jsonl");
     if (!(model = resolve_model_dir(cmd, model)) || !(data = resolve_data_dir(cmd, data))) return EXIT_USAGE;

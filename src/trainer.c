@@ -32,6 +32,7 @@ void train_opts_default(train_opts *o, train_stage stage)
     o->stage = stage;
     o->task_mask = 0xFE;  /* tasks 1..7; 8 only with a general file */
     for (int k = 0; k < TASK_COUNT; k++) o->task_weight[k] = 1.0;
+    o->answer_weight = 1.0;
     o->epochs = 1;
     o->batch = stage == STAGE_RL ? 16 : 8;
     o->grad_accum = 1;
@@ -336,6 +337,13 @@ sidr_status train_tokenize(trainer *t, const sample_spec *specs, int n, const ta
             q->n = tk->n;
             q->lo = tk->lo;
             q->hi = tk->hi;
+            q->ans = q->n;
+            if (kind == TASK_REASONING && t->think_close_id >= 0)
+                for (int p = q->hi - 1; p >= q->lo; p--)
+                    if (q->ids[p] == t->think_close_id) {
+                        q->ans = p + 1;
+                        break;
+                    }
             q->kind = kind;
             q->row = specs[i].kind == TASK_TITLE_TO_SID_ITEM || specs[i].kind == TASK_ITEM_NARRATIVE ||
                              specs[i].kind == TASK_GENERAL ? -1 : specs[i].row;
@@ -900,6 +908,12 @@ typedef struct {
     int cap;
 } mb_buf;
 
+/* The loss weight of position j of q (see train_seq.ans). */
+static float seq_weight(const trainer *t, const train_seq *q, int j)
+{
+    return j < q->lo || j >= q->hi ? 0.0f : j >= q->ans ? (float)t->o.answer_weight : 1.0f;
+}
+
 /* Right-padded [B][T] batch of the sequences idx[0..B). */
 static void assemble(const trainer *t, const seq_set *s, const int *idx, int B, mb_buf *m, sidr_batch *b)
 {
@@ -917,7 +931,7 @@ static void assemble(const trainer *t, const seq_set *s, const int *idx, int B, 
         const train_seq *q = &s->v[idx[i]];
         for (int j = 0; j < T; j++) {
             m->tokens[i * T + j] = j < q->n ? q->ids[j] : pad;
-            m->weights[i * T + j] = j >= q->lo && j < q->hi ? 1.0f : 0.0f;
+            m->weights[i * T + j] = seq_weight(t, q, j);
         }
     }
     b->B = B;
@@ -1305,6 +1319,7 @@ static sidr_status sft_run(trainer *t, const task_general *general)
         cJSON_AddNumberToObject(o, "warmup_steps", (double)t->opt.o.warmup_steps);
         cJSON_AddNumberToObject(o, "batch", t->o.batch);
         cJSON_AddNumberToObject(o, "grad_accum", t->o.grad_accum);
+        if (t->o.stage == STAGE_REASON) cJSON_AddNumberToObject(o, "answer_weight", t->o.answer_weight);
         if (weight) {
             cJSON *w = cJSON_AddObjectToObject(o, "task_weights");
             for (int k = 1; k < TASK_COUNT; k++)
@@ -1357,8 +1372,9 @@ static sidr_status sft_run(trainer *t, const task_general *general)
         long tokens = 0;
         for (int j = 0; j < k; j++)
             for (int q = plan.mb_start[t->st.pos + j]; q < plan.mb_start[t->st.pos + j + 1]; q++) {
-                norm += train.v[plan.order[q]].hi - train.v[plan.order[q]].lo;
-                tokens += train.v[plan.order[q]].n;
+                const train_seq *sq = &train.v[plan.order[q]];
+                for (int p = sq->lo; p < sq->hi; p++) norm += seq_weight(t, sq, p);
+                tokens += sq->n;
             }
         sidr_train_zero_grad(t->tr);
         double ls = 0, sum[TASK_COUNT] = { 0 }, cnt[TASK_COUNT] = { 0 };

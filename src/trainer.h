@@ -52,6 +52,8 @@ typedef struct {
     const char *category;        /* dataset category when several */
     unsigned task_mask;          /* align: bit k set = task k (1..8) in the pool */
     unsigned mix_mask;           /* reason: Stage-1 item tasks (2, 6) mixed into the pool, so alignment stays */
+    double answer_weight;        /* reason: loss weight of each answer token after </think> against 1 for
+                                  * the reasoning's (default 1: a plain token mean) */
     double task_weight[TASK_COUNT]; /* align: expected copies of each sequence of task k per
                                      * epoch (default 1; 0.5 = half of them, drawn anew each epoch) */
 
@@ -105,6 +107,7 @@ sidr_status train_run(const train_opts *o);
 typedef struct {
     int *ids;
     int n, lo, hi;
+    int ans;              /* reasoning: the first position after </think> (weighs answer_weight); n otherwise */
     int kind;             /* task_kind */
     int row;              /* dataset row (row tasks), else -1 */
 } train_seq;

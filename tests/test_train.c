@@ -479,6 +479,33 @@ static void reason(void)
     int bad = train(args);
     snprintf(args, sizeof args, "align --model %s/a1 --data %s/dr --out %s/rbad --mix-tasks 2 --max-steps 1", TMP, TMP, TMP);
     tap_ok(bad == 2 && train(args) == 2, "--mix-tasks takes only the item tasks 2 and 6, and only in reason");
+
+    /* --answer-weight W: each answer token after </think> weighs W in the
+     * step's loss normaliser, each reasoning token 1; the same first batch
+     * under W = 0, 1, 3 shows both counts */
+    double lt[3];
+    const char *ws[3] = { "0", "1", "3" };
+    int aw_ok = 1;
+    for (int i = 0; i < 3; i++) {
+        snprintf(args, sizeof args,
+                 "reason --model %s/a1 --data %s/dr --out %s/raw%d --max-steps 1 --batch 8 --no-eval --answer-weight %s "
+                 "--dtype f32",
+                 TMP, TMP, TMP, i, ws[i]);
+        aw_ok &= train(args) == 0;
+        snprintf(dir, sizeof dir, "%s/raw%d", TMP, i);
+        log_read(&l, dir);
+        lt[i] = num(log_find(&l, "train", 1), "loss_tokens");
+        aw_ok &= num(log_find(&l, "start", 0), "answer_weight") == atof(ws[i]);
+        log_free(&l);
+    }
+    double reasoning = lt[0], answer = lt[1] - lt[0];
+    tap_ok(aw_ok && reasoning > 0 && answer > 0 && fabs(lt[2] - (reasoning + 3 * answer)) < 1e-6,
+           "reason --answer-weight: the loss weighs %g reasoning tokens by 1 and %g answer tokens by W (W=3: %g)",
+           reasoning, answer, lt[2]);
+    snprintf(args, sizeof args, "reason --model %s/a1 --data %s/dr --out %s/rbad --answer-weight -1 --max-steps 1", TMP, TMP, TMP);
+    bad = train(args);
+    snprintf(args, sizeof args, "align --model %s/a1 --data %s/dr --out %s/rbad --answer-weight 2 --max-steps 1", TMP, TMP, TMP);
+    tap_ok(bad == 2 && train(args) == 2, "--answer-weight takes a number in [0, 1000], and only in reason");
 }
 
 /* Mean P(level-a token of X) and of Y where the policy names the SID: decode

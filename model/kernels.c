@@ -588,13 +588,19 @@ static void rows_task(void *arg, int c0, int c1, int thread)
 }
 
 #ifdef SIDR_X86
+/* Any T in groups of up to three inputs: the kernel treats each input the
+ * same whatever the group, so the grouping never shows in the results. */
 static void rows_bf16_task(void *arg, int c0, int c1, int thread)
 {
     const mm_job *j = arg;
     int r0, r1;
     (void)thread;
     chunk_range(j, c0, c1, &r0, &r1);
-    rows_bf16_avx512[j->T](j->out, j->rows, j->x, j->xd, j->W, j->cols, r0, r1);
+    for (int t0 = 0; t0 < j->T; t0 += 3) {
+        int nt = j->T - t0 < 3 ? j->T - t0 : 3;
+        size_t off = (size_t)t0 * j->cols;
+        rows_bf16_avx512[nt](j->out + (size_t)t0 * j->rows, j->rows, j->x + off, j->xd + off, j->W, j->cols, r0, r1);
+    }
 }
 #endif
 
@@ -630,18 +636,32 @@ static void sgemm_task(void *arg, int p0, int p1, int thread)
     }
 }
 
-void sidr_matmul(float *out, const float *x, const void *W, sidr_dtype dtype, int T, int rows, int cols)
+const char *sidr_numerics_name(sidr_numerics nm)
+{
+    return nm == SIDR_NUMERICS_FAST ? "fast" : "exact";
+}
+
+int sidr_numerics_parse(const char *s)
+{
+    if (s && !strcmp(s, "exact")) return SIDR_NUMERICS_EXACT;
+    if (s && !strcmp(s, "fast")) return SIDR_NUMERICS_FAST;
+    return -1;
+}
+
+void sidr_matmul(float *out, const float *x, const void *W, sidr_dtype dtype, int T, int rows, int cols,
+                 sidr_numerics nm)
 {
     sidr_kernels_init();
     mm_job j = { out, x, NULL, W, dtype, T, rows, cols, 0 };
     int n_chunks = (rows + ROW_CHUNK - 1) / ROW_CHUNK;
-    int serial = (size_t)rows * cols <= PARALLEL_MIN;
+    int serial = (size_t)rows * cols * (size_t)(T < 8 ? T : 8) <= PARALLEL_MIN;
+    int fast = nm == SIDR_NUMERICS_FAST;
 #ifdef SIDR_X86
-    if (dtype == SIDR_BF16 && K.bf16_dot && T >= BF16_GEMM_MIN_T && cols % 2 == 0) {
+    if (fast && dtype == SIDR_BF16 && K.bf16_dot && T >= BF16_GEMM_MIN_T && cols % 2 == 0) {
         gemm_bf16_avx512(out, x, W, T, rows, cols);
         return;
     }
-    if (dtype == SIDR_BF16 && K.avx512 && T <= 3) {
+    if (dtype == SIDR_BF16 && K.avx512 && (T <= 3 || !fast)) {
         size_t need = (size_t)T * cols;
         if (xd_cap < need) {
             free(xd_buf);
@@ -655,7 +675,7 @@ void sidr_matmul(float *out, const float *x, const void *W, sidr_dtype dtype, in
         return;
     }
 #endif
-    if (T < SGEMM_MIN_T) {
+    if (T < SGEMM_MIN_T || !fast) {
         if (serial) rows_task(&j, 0, n_chunks, 0);
         else sidr_parallel_for(n_chunks, rows_task, &j);
         return;

@@ -13,11 +13,26 @@
 const char *sidr_kernels_init(void);
 const char *sidr_kernels_name(void);
 
+/* The numerics policy of a run.  EXACT keeps activations in f32 and widens
+ * bf16/f16 weights exactly; every output element is one dot product summed
+ * in an order fixed by cols alone, so a row's result does not depend on how
+ * many rows share the call (decode, prefill of any length or chunking, a
+ * beam of any width give bit-identical logits for the same position).
+ * FAST rounds activations to bf16 for batches over bf16 weights
+ * (vdpbf16ps, as PyTorch's and llama.cpp's bf16 matmuls do): quicker
+ * prefill, results within bf16's drift, and a row's last bits depend on
+ * its batch. */
+typedef enum { SIDR_NUMERICS_EXACT = 0, SIDR_NUMERICS_FAST = 1 } sidr_numerics;
+const char *sidr_numerics_name(sidr_numerics nm);
+/* "exact" or "fast"; -1 otherwise. */
+int sidr_numerics_parse(const char *s);
+
 /* out[t][r] = sum_c x[t][c] * W[r][c]  for t < T, r < rows.
- * W is [rows][cols] in dtype.  T == 1 streams W once with vector kernels
- * across all cores; large T widens W in blocks and calls cblas_sgemm. */
+ * W is [rows][cols] in dtype.  Vector kernels stream W across all cores;
+ * under FAST, large T widens W in blocks for cblas_sgemm (f32, f16) or runs
+ * the vdpbf16ps GEMM (bf16). */
 void sidr_matmul(float *out, const float *x, const void *W, sidr_dtype dtype,
-                 int T, int rows, int cols);
+                 int T, int rows, int cols, sidr_numerics nm);
 
 /* sum_i a[i] * b[i] and y[i] += a * x[i] over f32, vectorised (attention
  * over the KV cache: scores and the weighted sum of values). */

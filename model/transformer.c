@@ -420,49 +420,9 @@ static void attend(float *out, const float *q, const key_spans *sp, int kv_dim, 
     }
 }
 
-/* Prefill attention for T consecutive rows of one sequence through sgemm:
- * per head, scores = Q K^T, causal mask, softmax, out = P V.  Heads run in
- * parallel, each thread with its own score block. */
-typedef struct {
-    sidr_state *s;
-    const sidr_config *c;
-    const float *K, *V;
-    int T, start;
-    float *P;
-} prefill_attn;
-
-static void prefill_heads(void *arg, int h0, int h1, int thread)
-{
-    prefill_attn *a = arg;
-    const sidr_config *c = a->c;
-    int hd = c->head_dim, q_dim = c->n_heads * hd, kv_dim = c->n_kv_heads * hd, T = a->T, ctx = a->start + T;
-    int group = c->n_heads / c->n_kv_heads;
-    float scale = 1.0f / sqrtf((float)hd);
-    float *P = a->P + (size_t)thread * T * ctx;
-    for (int h = h0; h < h1; h++) {
-        int g = h / group;
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, ctx, hd, scale, a->s->q + h * hd, q_dim,
-                    a->K + g * hd, kv_dim, 0.0f, P, ctx);
-        for (int t = 0; t < T; t++) {
-            float *row = P + (size_t)t * ctx;
-            int n = a->start + t + 1;
-            sidr_softmax(row, n);
-            memset(row + n, 0, (ctx - n) * sizeof(float));
-        }
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, hd, ctx, 1.0f, P, ctx, a->V + g * hd, kv_dim,
-                    0.0f, a->s->att + h * hd, q_dim);
-    }
-}
-
-static void attend_prefill(sidr_state *s, const sidr_config *c, const float *K, const float *V, int T, int start)
-{
-    prefill_attn a = { s, c, K, V, T, start, NULL };
-    a.P = scores_buf(s, (size_t)sidr_threads_count() * T * (start + T));
-    sidr_parallel_for(c->n_heads, prefill_heads, &a);
-}
-
-/* Attention of a few rows (decode steps, beams), one task per (row, head):
- * each row's keys are the shared cache, then optionally its own branch. */
+/* Attention of the rows of one call (a prefill, decode steps, beams), one
+ * task per (row, head), each query alone as in a decode step: each row's
+ * keys are the shared cache, then optionally its own branch. */
 typedef struct {
     sidr_state *s;
     const sidr_config *c;
@@ -472,8 +432,8 @@ typedef struct {
     const float *BK, *BV;     /* branches of this layer, or NULL */
     size_t seq;               /* floats per branch */
     int branch_len;           /* keys per branch including this step */
-    int ctx;                  /* score slots per task */
-    float *scores;
+    int ctx;                  /* score slots per thread */
+    float *scores;            /* [threads][ctx] */
 } row_attn;
 
 static void rows_heads(void *arg, int i0, int i1, int thread)
@@ -483,7 +443,6 @@ static void rows_heads(void *arg, int i0, int i1, int thread)
     int hd = c->head_dim, q_dim = c->n_heads * hd, kv_dim = c->n_kv_heads * hd;
     int group = c->n_heads / c->n_kv_heads;
     float scale = 1.0f / sqrtf((float)hd);
-    (void)thread;
     for (int i = i0; i < i1; i++) {
         int t = i / c->n_heads, h = i % c->n_heads;
         key_spans sp = { a->K, a->V, a->base_len + (a->causal ? t + 1 : 0), NULL, NULL, 0 };
@@ -493,7 +452,7 @@ static void rows_heads(void *arg, int i0, int i1, int thread)
             sp.n1 = a->branch_len;
         }
         attend(a->s->att + (size_t)t * q_dim + h * hd, a->s->q + (size_t)t * q_dim + h * hd, &sp, kv_dim, h / group,
-               hd, scale, a->scores + (size_t)i * a->ctx);
+               hd, scale, a->scores + (size_t)thread * a->ctx);
     }
 }
 
@@ -571,9 +530,9 @@ static void layers_forward(sidr_model *m, sidr_state *s, int T, const row_target
     for (int li = 0; li < c->n_layers; li++) {
         const sidr_layer *l = &m->layers[li];
         for (int t = 0; t < T; t++) sidr_rmsnorm(s->xb + (size_t)t * D, s->x + (size_t)t * D, l->attn_norm, D, c->norm_eps);
-        sidr_matmul(s->q, s->xb, l->wq.data, l->wq.dtype, T, q_dim, D);
-        sidr_matmul(s->k, s->xb, l->wk.data, l->wk.dtype, T, kv_dim, D);
-        sidr_matmul(s->v, s->xb, l->wv.data, l->wv.dtype, T, kv_dim, D);
+        sidr_matmul(s->q, s->xb, l->wq.data, l->wq.dtype, T, q_dim, D, m->numerics);
+        sidr_matmul(s->k, s->xb, l->wk.data, l->wk.dtype, T, kv_dim, D, m->numerics);
+        sidr_matmul(s->v, s->xb, l->wv.data, l->wv.dtype, T, kv_dim, D, m->numerics);
         qk_job qj = { m, s, l };
         if (T > 4) sidr_parallel_for(T, qk_rows, &qj);
         else qk_rows(&qj, 0, T, 0);
@@ -583,14 +542,12 @@ static void layers_forward(sidr_model *m, sidr_state *s, int T, const row_target
             float *K = kv->k + base, *V = kv->v + base;
             memcpy(K + (size_t)kv->len * kv_dim, s->k, (size_t)T * kv_dim * sizeof(float));
             memcpy(V + (size_t)kv->len * kv_dim, s->v, (size_t)T * kv_dim * sizeof(float));
-            if (T >= 8) {
-                attend_prefill(s, c, K, V, T, kv->len);
-            } else {
-                row_attn a = { s, c, K, V, kv->len, 1, NULL, NULL, 0, 0, kv->len + T, NULL };
-                a.scores = scores_buf(s, (size_t)T * c->n_heads * a.ctx);
-                if (a.ctx > 64) sidr_parallel_for(T * c->n_heads, rows_heads, &a);
-                else rows_heads(&a, 0, T * c->n_heads, 0);
-            }
+            /* one query at a time, as a decode step does, so that a position's
+             * attention is the same in a prefill of any length */
+            row_attn a = { s, c, K, V, kv->len, 1, NULL, NULL, 0, 0, kv->len + T, NULL };
+            a.scores = scores_buf(s, (size_t)sidr_threads_count() * a.ctx);
+            if ((size_t)T * a.ctx > 64) sidr_parallel_for(T * c->n_heads, rows_heads, &a);
+            else rows_heads(&a, 0, T * c->n_heads, 0);
             if (cap)
                 for (int t = 0; t < T; t++) {
                     int slot = capture_slot(cap, kv->len + t);
@@ -608,17 +565,17 @@ static void layers_forward(sidr_model *m, sidr_state *s, int T, const row_target
             size_t pbase = (size_t)li * pre->cap * kv_dim;
             row_attn a = { s, c, pre->k + pbase, pre->v + pbase, pre->len, 0, BK, BV, seq, br->len + 1,
                            pre->len + br->len + 1, NULL };
-            a.scores = scores_buf(s, (size_t)T * c->n_heads * a.ctx);
+            a.scores = scores_buf(s, (size_t)sidr_threads_count() * a.ctx);
             sidr_parallel_for(T * c->n_heads, rows_heads, &a);
         }
-        sidr_matmul(s->xb2, s->att, l->wo.data, l->wo.dtype, T, D, q_dim);
+        sidr_matmul(s->xb2, s->att, l->wo.data, l->wo.dtype, T, D, q_dim, m->numerics);
         for (size_t i = 0; i < (size_t)T * D; i++) s->x[i] += s->xb2[i];
 
         for (int t = 0; t < T; t++) sidr_rmsnorm(s->xb + (size_t)t * D, s->x + (size_t)t * D, l->ffn_norm, D, c->norm_eps);
-        sidr_matmul(s->hb, s->xb, l->w_gate.data, l->w_gate.dtype, T, c->hidden_dim, D);
-        sidr_matmul(s->hb2, s->xb, l->w_up.data, l->w_up.dtype, T, c->hidden_dim, D);
+        sidr_matmul(s->hb, s->xb, l->w_gate.data, l->w_gate.dtype, T, c->hidden_dim, D, m->numerics);
+        sidr_matmul(s->hb2, s->xb, l->w_up.data, l->w_up.dtype, T, c->hidden_dim, D, m->numerics);
         silu_mul(s->hb, s->hb2, (size_t)T * c->hidden_dim);
-        sidr_matmul(s->xb2, s->hb, l->w_down.data, l->w_down.dtype, T, D, c->hidden_dim);
+        sidr_matmul(s->xb2, s->hb, l->w_down.data, l->w_down.dtype, T, D, c->hidden_dim, m->numerics);
         for (size_t i = 0; i < (size_t)T * D; i++) s->x[i] += s->xb2[i];
         if (cap && tg->kv)
             for (int t = 0; t < T; t++) {
@@ -682,7 +639,7 @@ static void head(sidr_model *m, sidr_state *s, int first, int n, float *logits)
     int D = m->cfg.dim;
     for (int t = 0; t < n; t++)
         sidr_rmsnorm(s->xb + (size_t)t * D, s->x + (size_t)(first + t) * D, m->final_norm, D, m->cfg.norm_eps);
-    sidr_matmul(logits, s->xb, m->lm_head.data, m->lm_head.dtype, n, m->cfg.vocab_size, D);
+    sidr_matmul(logits, s->xb, m->lm_head.data, m->lm_head.dtype, n, m->cfg.vocab_size, D, m->numerics);
 }
 
 sidr_status sidr_capture_init(sidr_capture *c, const sidr_config *cfg, const int *pos, int n_pos, int max_keys)
@@ -719,7 +676,7 @@ void sidr_lens(const sidr_model *m, const float *resid, float *logits)
     int D = m->cfg.dim;
     float *xb = xaligned((size_t)D * sizeof(float));
     sidr_rmsnorm(xb, resid, m->final_norm, D, m->cfg.norm_eps);
-    sidr_matmul(logits, xb, m->lm_head.data, m->lm_head.dtype, 1, m->cfg.vocab_size, D);
+    sidr_matmul(logits, xb, m->lm_head.data, m->lm_head.dtype, 1, m->cfg.vocab_size, D, m->numerics);
     free(xb);
 }
 

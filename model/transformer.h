@@ -15,6 +15,7 @@
 #define SIDR_TRANSFORMER_H
 
 #include "config.h"
+#include "kernels.h"
 #include "safetensors.h"
 #include "status.h"
 
@@ -44,6 +45,7 @@ typedef struct {
     float *rope_inv_freq;          /* [head_dim/2] */
     char *dir;
     int borrowed;                  /* weights, norms and biases belong to someone else (training params) */
+    sidr_numerics numerics;        /* EXACT after load; the caller may choose FAST (see kernels.h) */
 } sidr_model;
 
 /* Loads dir/config.json and the safetensors weights of dir; checks every

@@ -479,7 +479,7 @@ int cmd_bench(int argc, char **argv)
         double best = 1e30;
         for (int k = 0; k < 3; k++) {
             double t1 = now_seconds();
-            sidr_matmul(logits, xrow, m.lm_head.data, m.lm_head.dtype, 1, m.lm_head.rows, m.lm_head.cols);
+            sidr_matmul(logits, xrow, m.lm_head.data, m.lm_head.dtype, 1, m.lm_head.rows, m.lm_head.cols, m.numerics);
             double dt = now_seconds() - t1;
             if (dt < best) best = dt;
         }

@@ -11,6 +11,7 @@
 #include "tokenizer.h"
 #include "transformer.h"
 #include "util.h"
+#include "session.h"
 
 static const struct option opts[] = {
     { "model", required_argument, NULL, 'm' },
@@ -57,7 +58,7 @@ int cmd_beam(int argc, char **argv)
     sidr_tokenizer *tok = NULL;
     sidr_catalog cat;
     memset(&cat, 0, sizeof cat);
-    sidr_status s = sidr_model_load(&m, model);
+    sidr_status s = session_load_model(&m, model);
     if (s) { free(ids); return runtime_error("beam", s); }
     int rc = EXIT_OK;
     sidr_state *st = NULL;
@@ -103,7 +104,7 @@ int cmd_beam(int argc, char **argv)
                    n_items > 1 ? " (+ more items with this SID)" : "");
         }
     }
-    if (json) puts("]}");
+    if (json) printf("],\"numerics\":\"%s\"}\n", sidr_numerics_name(m.numerics));
     fprintf(stderr, "sidr beam: %d beams over %d SIDs in %.3f s (prompt %d tokens)\n", bs.n_hyps, cat.trie.n_sids, dt, n);
 out:
     sidr_beam_free(&bs);

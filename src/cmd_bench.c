@@ -26,6 +26,7 @@
 #include "threads.h"
 #include "transformer.h"
 #include "util.h"
+#include "session.h"
 
 static const struct option opts[] = {
     { "model", required_argument, NULL, 'm' },
@@ -392,7 +393,7 @@ int cmd_bench(int argc, char **argv)
     }
     const char *kernels = sidr_kernels_init();
     sidr_model m;
-    sidr_status s = sidr_model_load(&m, dir);
+    sidr_status s = session_load_model(&m, dir);
     if (s) { free(dir); return runtime_error("bench", s); }
     sidr_config cfg_copy = m.cfg;  /* outlives the model, for the report */
     const sidr_config *cfg = &cfg_copy;
@@ -516,7 +517,7 @@ int cmd_bench(int argc, char **argv)
     }
 
     if (json) {
-        printf("{");
+        printf("{\"numerics\":\"%s\",", sidr_numerics_name(session_numerics));
         printf("\"model\":");
         json_string(stdout, dir, strlen(dir));
         printf(",\"shape\":");

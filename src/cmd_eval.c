@@ -189,6 +189,7 @@ static cJSON *meta_json(const eval_meta *e)
     cJSON_AddStringToObject(root, "data", e->data);
     cJSON_AddStringToObject(root, "split", e->split);
     cJSON_AddStringToObject(root, "mode", e->given ? "given-reasoning" : e->think ? "think" : "no-think");
+    cJSON_AddStringToObject(root, "numerics", sidr_numerics_name(session_numerics));
     cJSON_AddNumberToObject(root, "beams", e->beams);
     cJSON_AddNumberToObject(root, "max_reasoning", e->max_reasoning);
     cJSON_AddBoolToObject(root, "grounded", e->grounded);
@@ -262,7 +263,7 @@ static sidr_status resume_rows(const char *path, const eval_meta *e, row_result 
     cJSON *d = cJSON_Parse(text);
     free(text);
     cJSON *want = meta_json(e);
-    static const char *keys[] = { "model", "data", "split", "mode", "beams", "max_reasoning", "grounded", "traces", "temperature", "seed", "limit", "shard" };
+    static const char *keys[] = { "model", "data", "split", "mode", "numerics", "beams", "max_reasoning", "grounded", "traces", "temperature", "seed", "limit", "shard" };
     const cJSON *rows = cJSON_GetObjectItemCaseSensitive(d, "per_row");
     if (!d || !cJSON_IsArray(rows)) s = sidr_fail(SIDR_ERR_FORMAT, "%s: not a 'sidr eval --json' result (no per_row)", path);
     for (size_t k = 0; !s && k < sizeof keys / sizeof *keys; k++) {

@@ -104,6 +104,7 @@ static cJSON *result_json(const explain_result *ex, const session *ss, const cha
     cJSON_AddStringToObject(o, "row", rowname);
     cJSON_AddStringToObject(o, "user", ss->ds.users[row->user].id);
     cJSON_AddStringToObject(o, "mode", ex->run.set.think ? "think" : "no-think");
+    cJSON_AddStringToObject(o, "numerics", sidr_numerics_name(ss->model.numerics));
     cJSON *mm = cJSON_AddArrayToObject(o, "methods");
     if (ex->methods & EXPLAIN_ATTENTION) cJSON_AddItemToArray(mm, cJSON_CreateString("attention"));
     if (ex->methods & EXPLAIN_OCCLUSION) cJSON_AddItemToArray(mm, cJSON_CreateString("occlusion"));

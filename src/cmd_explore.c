@@ -156,6 +156,7 @@ int cmd_explore(int argc, char **argv)
             return EXIT_USAGE;
         }
     }
+    if (cfg.numerics >= 0 && !session_numerics_given) session_numerics = (sidr_numerics)cfg.numerics;
     if (o_think >= 0) cfg.set.think = o_think;
     if (o_ground) cfg.set.ground = 1;
     if (o_beams) cfg.set.beams = o_beams;

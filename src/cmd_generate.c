@@ -11,6 +11,7 @@
 #include "tokenizer.h"
 #include "transformer.h"
 #include "util.h"
+#include "session.h"
 
 static const struct option opts[] = {
     { "model", required_argument, NULL, 'm' },
@@ -122,7 +123,7 @@ int cmd_generate(int argc, char **argv)
     if (tokens && parse_id_list(tokens, &ids, &n))
         return usage_error("generate", "'%s' is not a comma-separated list of token ids", tokens);
     sidr_model m;
-    sidr_status s = sidr_model_load(&m, model);
+    sidr_status s = session_load_model(&m, model);
     if (s) { free(ids); return runtime_error("generate", s); }
     sidr_tokenizer *tok = NULL;
     char *tok_path = path_join(model, "tokenizer.json");
@@ -217,7 +218,7 @@ int cmd_generate(int argc, char **argv)
             fputs("],\"text\":", stdout);
             if (text) json_string(stdout, text, len);
             else fputs("null", stdout); /* no tokenizer.json in the model folder */
-            puts("}");
+            printf(",\"numerics\":\"%s\"}\n", sidr_numerics_name(m.numerics));
             free(text);
         }
     } else {

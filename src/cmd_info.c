@@ -10,6 +10,7 @@
 #include "tokenizer.h"
 #include "transformer.h"
 #include "util.h"
+#include "session.h"
 
 static const struct option opts[] = {
     { "model", required_argument, NULL, 'm' },
@@ -98,7 +99,7 @@ int cmd_info(int argc, char **argv)
     if (optind != argc) return usage_error("info", "unexpected argument '%s'", argv[optind]);
     if (!(model = resolve_model_dir("info", model))) return EXIT_USAGE;
     sidr_model m;
-    sidr_status s = sidr_model_load(&m, model);
+    sidr_status s = session_load_model(&m, model);
     if (s) return runtime_error("info", s);
     if (check && (s = sidr_model_check_finite(&m))) {
         sidr_model_free(&m);
@@ -158,6 +159,7 @@ int cmd_info(int argc, char **argv)
     }
     cJSON_AddStringToObject(o, "chat_template", chat);
     cJSON_AddStringToObject(o, "kernels", sidr_kernels_name());
+    cJSON_AddStringToObject(o, "numerics", sidr_numerics_name(m.numerics));
     if (check) cJSON_AddBoolToObject(o, "weights_finite", 1);
 
     if (json) {
@@ -185,6 +187,9 @@ int cmd_info(int argc, char **argv)
             printf("SID tokens      none\n");
         printf("chat template   %s\n", chat);
         printf("kernels         %s\n", sidr_kernels_name());
+        printf("numerics        %s (%s)\n", sidr_numerics_name(m.numerics),
+               m.numerics == SIDR_NUMERICS_FAST ? "bf16 activations in batched bf16 matmuls; a row's last bits depend on its batch"
+                                                : "f32 activations, weights widened exactly; results independent of the batch");
         if (check) printf("weights         all %d tensors finite\n", m.st.n_tensors);
     }
     cJSON_Delete(o);

@@ -7,6 +7,7 @@
 #include "commands.h"
 #include "transformer.h"
 #include "util.h"
+#include "session.h"
 
 static const struct option opts[] = {
     { "model", required_argument, NULL, 'm' },
@@ -44,7 +45,7 @@ int cmd_logits(int argc, char **argv)
     if (!(model = resolve_model_dir("logits", model))) { free(ids); return EXIT_USAGE; }
 
     sidr_model m;
-    sidr_status s = sidr_model_load(&m, model);
+    sidr_status s = session_load_model(&m, model);
     if (s) { free(ids); return runtime_error("logits", s); }
     if (n > m.cfg.max_seq) {
         s = sidr_fail(SIDR_ERR_RANGE, "%d tokens exceed the model's max_position_embeddings %d (%s/config.json)", n,
@@ -71,7 +72,7 @@ int cmd_logits(int argc, char **argv)
             }
             putchar(']');
         }
-        puts("]}");
+        printf("],\"numerics\":\"%s\"}\n", sidr_numerics_name(m.numerics));
     }
     free(logits);
     free(ids);

@@ -153,8 +153,9 @@ int cmd_recommend(int argc, char **argv)
     if (json) {
         fputs("{\"user\":", stdout);
         json_string(stdout, ss.ds.users[row->user].id, strlen(ss.ds.users[row->user].id));
-        printf(",\"split\":\"%s\",\"row\":%d,\"mode\":\"%s\",\"beams_requested\":%d,\"history\":[", sidr_split_name(split), rown,
-               set.think ? "think" : "no-think", set.beams);
+        printf(",\"split\":\"%s\",\"row\":%d,\"mode\":\"%s\",\"numerics\":\"%s\",\"beams_requested\":%d,\"history\":[",
+               sidr_split_name(split), rown, set.think ? "think" : "no-think", sidr_numerics_name(ss.model.numerics),
+               set.beams);
         for (int i = 0; i < nh; i++) {
             const sidr_item *it = &ss.ds.items[hist_item[i]];
             printf("%s{\"sid\":", i ? "," : "");

@@ -84,6 +84,27 @@ int main(int argc, char **argv)
         free(demo);
         return EXIT_OK;
     }
+    /* --numerics exact|fast, anywhere after the command: the policy of every
+     * model the command runs (taken out before the command parses) */
+    int n = 1;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *val = NULL;
+        if (i > 1 && !strcmp(a, "--numerics")) {
+            if (i + 1 >= argc) return usage_error(name, "--numerics expects exact or fast");
+            val = argv[++i];
+        } else if (i > 1 && !strncmp(a, "--numerics=", 11)) {
+            val = a + 11;
+        } else {
+            argv[n++] = argv[i];
+            continue;
+        }
+        int nm = sidr_numerics_parse(val);
+        if (nm < 0) return usage_error(name, "--numerics expects exact or fast, got '%s'", val);
+        session_numerics = (sidr_numerics)nm;
+        session_numerics_given = 1;
+    }
+    argc = n;
+    argv[argc] = NULL;
     for (int i = 0; i < N_COMMANDS; i++)
         if (!strcmp(name, commands[i].name)) {
             session_warn_cmd = commands[i].name;

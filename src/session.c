@@ -18,12 +18,22 @@ void session_print_warnings(const sidr_dataset *ds, const char *cmd)
     }
 }
 
+sidr_numerics session_numerics = SIDR_NUMERICS_EXACT;
+int session_numerics_given;
+
+sidr_status session_load_model(sidr_model *m, const char *dir)
+{
+    sidr_status st = sidr_model_load(m, dir);
+    if (!st) m->numerics = session_numerics;
+    return st;
+}
+
 sidr_status session_open(session *s, const char *model_dir, const char *data_dir, const sidr_dataset_opts *opts)
 {
     memset(s, 0, sizeof *s);
     s->model_dir = model_dir;
     s->data_dir = data_dir;
-    sidr_status st = sidr_model_load(&s->model, model_dir);
+    sidr_status st = session_load_model(&s->model, model_dir);
     if (st) return st;
     char *tok_path = path_join(model_dir, "tokenizer.json");
     st = sidr_tokenizer_load(&s->tok, tok_path);

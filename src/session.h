@@ -23,6 +23,12 @@ sidr_status session_open(session *s, const char *model_dir, const char *data_dir
  * warning: ..."); set by main before it runs a command.  When NULL (the
  * tests), session_open prints nothing. */
 extern const char *session_warn_cmd;
+/* The run's numerics policy (see kernels.h), set by main from --numerics;
+ * every model sidr loads for a run takes it. */
+extern sidr_numerics session_numerics;
+extern int session_numerics_given;   /* on the command line (it beats a config file) */
+/* sidr_model_load, then the run's numerics policy. */
+sidr_status session_load_model(sidr_model *m, const char *dir);
 /* Prints each of the dataset loader's warnings once to stderr. */
 void session_print_warnings(const sidr_dataset *ds, const char *cmd);
 void session_close(session *s);

@@ -35,6 +35,21 @@ check "unknown command is a usage error" 2 "unknown command" -- "$SIDR" frobnica
 check "info on a fixture" 0 "qwen3" -- "$SIDR" info --model "$M"
 check "info --json" 0 '"parameters":' -- "$SIDR" info --model "$M" --json
 check "info on a missing folder fails with its name" 1 "does-not-exist" -- "$SIDR" info --model "$TMP/does-not-exist"
+# --numerics: every command that runs a model takes it, anywhere after the
+# command; info, the JSON outputs and the explorer say which is in effect
+check "info says the numerics policy (exact by default)" 0 "numerics        exact" -- "$SIDR" info --model "$M"
+check "--numerics fast before the command's own options" 0 '"numerics":"fast"' -- "$SIDR" info --numerics fast --model "$M" --json
+check "--numerics=exact after them" 0 '"numerics":"exact"' -- "$SIDR" logits --model "$M" --tokens 1,2,3 --json --numerics=exact
+check "generate --json names the policy" 0 '"numerics":"fast"' -- "$SIDR" generate --model "$M" --tokens 1,2 --max-tokens 2 --json --numerics fast
+check "a bad --numerics is a usage error naming the value" 2 "expects exact or fast, got 'bf16'" -- "$SIDR" logits --model "$M" --tokens 1 --numerics bf16
+check "--numerics without a value" 2 "expects exact or fast" -- "$SIDR" info --model "$M" --numerics
+# the exact policy: the logits of position k-1 of one prefill equal those of a prefill of the first k tokens, bit for bit
+"$SIDR" logits --model "$M" --tokens 5,9,2,7,11,3,8,1,4,6 --all --json >"$TMP/all.json" 2>/dev/null
+"$SIDR" logits --model "$M" --tokens 5,9,2,7,11,3 --json >"$TMP/six.json" 2>/dev/null
+row6=$(tr -d ' \n' <"$TMP/all.json" | sed 's/.*"logits":\[\[//; s/\]\],"numerics.*//; s/\],\[/\n/g' | sed -n 6p)
+last6=$(tr -d ' \n' <"$TMP/six.json" | sed 's/.*"logits":\[\[//; s/\]\],"numerics.*//')
+if [ -n "$row6" ] && [ "$row6" = "$last6" ]; then ok "logits: position 6 of a 10-token prefill equals a 6-token prefill's last, digit for digit"
+else nok "logits: position 6 of a 10-token prefill equals a 6-token prefill's last, digit for digit"; fi
 check "info with a stray argument is a usage error" 2 "unexpected argument" -- "$SIDR" info --model "$M" extra
 check "logits --json shape" 0 '^{"n_vocab":[0-9]*,"logits":\[\[' -- "$SIDR" logits --model "$M" --tokens 1,2,3 --json
 check "logits without --json is a usage error" 2 "json" -- "$SIDR" logits --model "$M" --tokens 1,2,3
@@ -48,7 +63,7 @@ last_all=$(sed 's/.*\],\[//; s/\]\]}$//' "$TMP/all")
 last=$(sed 's/.*"logits":\[\[//; s/\]\]}$//' "$TMP/last")
 [ -n "$last" ] && [ "$last_all" = "$last" ] && ok "the last row of --all equals the plain last-position logits" \
   || nok "the last row of --all equals the plain last-position logits"
-check "generate --tokens --json without a tokenizer" 0 '^{"ids":\[[0-9,]*\],"text":null}' -- \
+check "generate --tokens --json without a tokenizer" 0 '^{"ids":\[[0-9,]*\],"text":null,"numerics":"exact"}' -- \
   "$SIDR" generate --model "$M" --tokens 1,2,3 --max-tokens 4 --json
 "$SIDR" generate --model "$M" --tokens 1,2,3 --max-tokens 8 --json >"$TMP/g1" 2>/dev/null
 "$SIDR" generate --model "$M" --tokens 1,2,3 --max-tokens 8 --json >"$TMP/g2" 2>/dev/null

@@ -183,14 +183,14 @@ static void test_config(void)
     snprintf(path, sizeof path, "%s/config.json", dir);
     ui_config c;
     write_file(path, "{\"model\": \"/m\", \"data\": \"/d\", \"think\": false, \"beams\": 4, \"temperature\": 0.7, \"seed\": 9,"
-                     " \"max_reasoning\": 77, \"color\": \"never\", \"ascii\": true,"
+                     " \"max_reasoning\": 77, \"color\": \"never\", \"ascii\": true, \"numerics\": \"fast\","
                      " \"colors\": {\"level.a\": \"magenta bold\"}, \"keys\": {\"quit\": [\"Q\", \"C-q\"], \"users.open\": \"o\"}}");
     ui_config_defaults(&c);
     sidr_status s = ui_config_load(&c, path, 0);
     tap_ok(s == SIDR_OK && c.model && !strcmp(c.model, "/m") && !strcmp(c.data, "/d") && !c.set.think && c.set.beams == 4 &&
                c.set.temperature > 0.69f && c.set.seed == 9 && c.set.max_reasoning == 77 && c.color == 0 && c.ascii == 1 &&
-               c.styles[ST_LEVEL0].fg == 5 && c.styles[ST_LEVEL0].attrs == AT_BOLD,
-           "a config file sets paths, decoding settings, colours (%s)", s ? sidr_last_error() : "ok");
+               c.numerics == SIDR_NUMERICS_FAST && c.styles[ST_LEVEL0].fg == 5 && c.styles[ST_LEVEL0].attrs == AT_BOLD,
+           "a config file sets paths, decoding settings, numerics, colours (%s)", s ? sidr_last_error() : "ok");
     tap_ok(keymap_lookup(&c.km, SC_GLOBAL, 'Q') == A_QUIT && keymap_lookup(&c.km, SC_GLOBAL, 'q') == A_NONE &&
                keymap_lookup(&c.km, SC_USERS, 'o') == A_USER_OPEN && keymap_lookup(&c.km, SC_USERS, ' ') == A_NONE,
            "a config file rebinds keys");
@@ -199,6 +199,8 @@ static void test_config(void)
         { "{\"beams\": 0}", "beams" },
         { "{\"beams\": \"ten\"}", "beams" },
         { "{\"think\": 1}", "think" },
+        { "{\"numerics\": \"bf16\"}", "numerics" },
+        { "{\"numerics\": 1}", "numerics" },
         { "{\"colour\": \"never\"}", "colour" },
         { "{\"colors\": {\"level.z\": \"red\"}}", "level.z" },
         { "{\"colors\": {\"level.a\": \"chartreuse\"}}", "chartreuse" },

@@ -164,4 +164,17 @@ EOT
 if run_script refuse; then ok "the last item cannot be deleted; moves past the ends and empty undos say so"
 else nok "the last item cannot be deleted; moves past the ends and empty undos say so"; fi
 
+# ---- the numerics policy: :set numerics, flagged in the status bar, exported ---------
+cat >"$TMP/numerics.script" <<EOT
+: "set numerics bf16" Enter
+expect "expects exact or fast"
+: "set numerics fast" Enter
+expect "numerics fast: bf16 activations"
+expect "fast"
+: "export $TMP/nm" Enter
+EOT
+if run_script numerics && grep -q '"numerics":[[:space:]]*"fast"' "$TMP/nm.json"; then
+  ok ":set numerics fast is refused with a bad value, said, flagged in the status bar and exported"
+else nok ":set numerics fast is refused with a bad value, said, flagged in the status bar and exported"; fi
+
 echo "1..$n"

@@ -117,7 +117,7 @@ static char **complete_cb(const char *text, int start, int end)
     while (i < start && rl_line_buffer[i] != ' ' && k < 31) cmd[k++] = rl_line_buffer[i++];
     cmd[k] = 0;
     static const char *const onoff[] = { "on", "off" };
-    static const char *const keys[] = { "beams", "think", "temp", "seed", "maxtok", "top_p", "color", "ascii" };
+    static const char *const keys[] = { "beams", "think", "temp", "seed", "maxtok", "top_p", "numerics", "color", "ascii" };
     static const char *const splits[] = { "all", "test", "valid", "train" };
     static const char *const outcomes[] = { "all", "hit", "miss", "notrun", "off", "eval-diff" };
     static const char *const rows[] = { "test:", "valid:", "train:" };

@@ -112,13 +112,22 @@ static void set_key(app *a, const char *key, const char *val)
         a->color = b;
         a->dirty = 2;
         app_msg(a, "colours %s", b ? "on (where the terminal has them)" : "off (monochrome)");
+    } else if (!strcmp(key, "numerics")) {
+        int nm = sidr_numerics_parse(val);
+        if (nm < 0) { app_err(a, ":set numerics expects exact or fast, got '%s'", val); return; }
+        session_numerics = (sidr_numerics)nm;
+        a->ss.model.numerics = session_numerics;
+        if (a->cmp.on) a->cmp.model.numerics = session_numerics;
+        a->dirty = 2;
+        app_msg(a, nm == SIDR_NUMERICS_FAST ? "numerics fast: bf16 activations in batched matmuls (a row's last bits depend on its batch)%s"
+                                            : "numerics exact: f32 activations, results independent of the batch%s", next_note(a));
     } else if (!strcmp(key, "ascii")) {
         if (parse_onoff(val, &b)) { app_err(a, ":set ascii expects on or off, got '%s'", val); return; }
         a->scr.ascii = b;
         a->dirty = 2;
         app_msg(a, "ASCII drawing %s", b ? "on" : "off");
     } else
-        app_err(a, "unknown setting '%s' (beams, think, temp, seed, maxtok, top_p, pace, color, ascii)", key);
+        app_err(a, "unknown setting '%s' (beams, think, temp, seed, maxtok, top_p, pace, numerics, color, ascii)", key);
 }
 
 static void c_set(app *a, const char *arg)
@@ -126,9 +135,10 @@ static void c_set(app *a, const char *arg)
     if (!*arg) {
         char pace[16];
         snprintf(pace, sizeof pace, a->pace ? "%d/s" : "off", a->pace);
-        app_msg(a, "think %s  beams %d  temp %g  top_p %g  seed %llu  maxtok %d  pace %s  color %s  ascii %s",
+        app_msg(a, "think %s  beams %d  temp %g  top_p %g  seed %llu  maxtok %d  pace %s  numerics %s  color %s  ascii %s",
                 a->set.think ? "on" : "off", a->set.beams, a->set.temperature, a->set.top_p,
-                (unsigned long long)a->set.seed, a->set.max_reasoning, pace, a->color ? "on" : "off",
+                (unsigned long long)a->set.seed, a->set.max_reasoning, pace, sidr_numerics_name(a->ss.model.numerics),
+                a->color ? "on" : "off",
                 a->scr.ascii ? "on" : "off");
         return;
     }

@@ -9,6 +9,7 @@
 #include "app.h"
 #include "eval_pair.h"
 #include "util.h"
+#include "session.h"
 
 static const char *base_of(const char *p, char *buf, size_t cap)
 {
@@ -109,7 +110,7 @@ int cmp_load(app *a, const char *dir)
     sidr_catalog cat;
     memset(&cat, 0, sizeof cat);
     if (a->rstate == RUN_ACTIVE) { app_err(a, "a run is in progress: Esc cancels it, then :compare %s", dir); return -1; }
-    sidr_status s = sidr_model_load(&m, dir);
+    sidr_status s = session_load_model(&m, dir);
     if (s) { app_err(a, "compare: %s", sidr_last_error()); return -1; }
     char *tp = path_join(dir, "tokenizer.json");
     s = sidr_tokenizer_load(&tok, tp);

@@ -106,6 +106,7 @@ int ui_style_spec_parse(const char *spec, ui_style_spec *s, char *err, size_t ca
 
 void ui_config_defaults(ui_config *c)
 {
+    c->numerics = -1;
     memset(c, 0, sizeof *c);
     rec_settings_default(&c->set);
     c->color = -1;
@@ -206,7 +207,8 @@ sidr_status ui_config_load(ui_config *c, const char *path, int search)
     }
     c->path = p;
     static const char *const known[] = { "model", "data", "think", "beams", "temperature", "top_p", "seed",
-                                         "max_reasoning", "color", "ascii", "colors", "keys", "history_size" };
+                                         "max_reasoning", "color", "ascii", "colors", "keys", "history_size",
+                                         "numerics" };
     for (const cJSON *it = root->child; it; it = it->next) {
         int ok = 0;
         for (size_t k = 0; k < sizeof known / sizeof known[0]; k++) ok |= !strcmp(it->string, known[k]);
@@ -244,6 +246,11 @@ sidr_status ui_config_load(ui_config *c, const char *path, int search)
         else if ((cJSON_IsString(v) && !strcmp(v->valuestring, "always")) || cJSON_IsTrue(v)) c->color = 1;
         else if ((cJSON_IsString(v) && !strcmp(v->valuestring, "never")) || cJSON_IsFalse(v)) c->color = 0;
         else { s = field_err(p, "color", "\"auto\", \"always\" or \"never\""); goto out; }
+    }
+    if ((v = cJSON_GetObjectItemCaseSensitive(root, "numerics"))) {
+        int nm = cJSON_IsString(v) ? sidr_numerics_parse(v->valuestring) : -1;
+        if (nm < 0) { s = field_err(p, "numerics", "\"exact\" or \"fast\""); goto out; }
+        c->numerics = nm;
     }
     if ((v = cJSON_GetObjectItemCaseSensitive(root, "ascii"))) {
         if (!cJSON_IsBool(v)) { s = field_err(p, "ascii", "true or false"); goto out; }

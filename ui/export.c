@@ -95,6 +95,7 @@ sidr_status app_export(app *a, const char *base_in, char *written, size_t cap)
     cJSON_AddNumberToObject(st, "temperature", set->temperature);
     cJSON_AddNumberToObject(st, "top_p", set->top_p);
     cJSON_AddNumberToObject(st, "seed", (double)set->seed);
+    cJSON_AddStringToObject(st, "numerics", sidr_numerics_name(a->ss.model.numerics));
     cJSON_AddNumberToObject(st, "max_reasoning", set->max_reasoning);
     cJSON *hist = cJSON_AddArrayToObject(root, "history");
     for (int i = 0; i < row->n_hist; i++) {

@@ -75,6 +75,8 @@ void status_draw(app *a, int y)
     settings_text(eff, wide, set, sizeof set);
     if (active && !same_settings(&a->run.set, &a->set)) strncat(set, " *", sizeof set - strlen(set) - 1);
     if (a->pace) snprintf(set + strlen(set), sizeof set - strlen(set), wide ? "  pace %d/s" : " P%d", a->pace);
+    /* exact is the default and goes unsaid; fast is flagged */
+    if (a->ss.model.numerics == SIDR_NUMERICS_FAST) strncat(set, wide ? "  numerics fast" : " fast", sizeof set - strlen(set) - 1);
     run_text(a, run, sizeof run, 1);
     int dw = (int)strlen(a->data_label) + 2;
     if (dw > W / 5) dw = W / 5;

@@ -5,7 +5,7 @@
  *     "color": "auto" | "always" | "never",  "ascii": false,
  *     "colors": { "level.a": "cyan", "title.focus": "white on blue bold", ... },
  *     "keys": { "move-down": "j Down", "users.open-run": ["Enter", "o"], ... },
- *     "history_size": 500 }
+ *     "history_size": 500, "numerics": "exact" | "fast" }
  *
  * Searched in order: --config FILE, $SIDR_CONFIG, $XDG_CONFIG_HOME/sidr/config.json
  * (~/.config/sidr/config.json), each $XDG_CONFIG_DIRS entry (/etc/xdg)/sidr/config.json;
@@ -36,6 +36,7 @@ typedef struct {
     int color;              /* -1 auto, 0 never, 1 always */
     int ascii;              /* 1: ASCII box and marker characters */
     int history_size;
+    int numerics;           /* -1 unset, else sidr_numerics */
     ui_style_spec styles[ST_COUNT];
     keymap km;
 } ui_config;

@@ -529,7 +529,7 @@ static const char *str(const cJSON *o, const char *k)
 static int same_setting(const cJSON *a, const cJSON *b, const char *k)
 {
     const cJSON *x = cJSON_GetObjectItemCaseSensitive(a, k), *y = cJSON_GetObjectItemCaseSensitive(b, k);
-    return x && y && cJSON_Compare(x, y, 1);
+    return (!x && !y) || (x && y && cJSON_Compare(x, y, 1)); /* absent in both: older files without 'numerics' */
 }
 
 typedef struct {
@@ -588,7 +588,7 @@ int cmd_eval_merge(int argc, char **argv)
             num(d, "rows_in_split", &rows_in_split);
             num(d, "limit", &limit);
         } else {
-            static const char *keys[] = { "model", "data", "split", "mode", "beams", "max_reasoning", "grounded", "traces", "temperature", "seed", "limit" };
+            static const char *keys[] = { "model", "data", "split", "mode", "numerics", "beams", "max_reasoning", "grounded", "traces", "temperature", "seed", "limit" };
             for (size_t k = 0; k < sizeof keys / sizeof *keys; k++)
                 if (!same_setting(first, d, keys[k])) {
                     sidr_fail(SIDR_ERR_FORMAT, "%s: field '%s' differs from %s's; shards must come from one evaluation",
@@ -654,7 +654,7 @@ int cmd_eval_merge(int argc, char **argv)
         if (!complete) fprintf(stderr, "sidr eval-merge: warning: the shards cover %ld of %.0f rows\n", m.rows, limit);
         if (out_path) {
             cJSON *root = cJSON_CreateObject();
-            static const char *keys[] = { "model", "data", "split", "mode", "beams", "max_reasoning", "grounded", "traces", "temperature", "seed", "rows_in_split", "limit" };
+            static const char *keys[] = { "model", "data", "split", "mode", "numerics", "beams", "max_reasoning", "grounded", "traces", "temperature", "seed", "rows_in_split", "limit" };
             for (size_t k = 0; k < sizeof keys / sizeof *keys; k++) {
                 const cJSON *v = cJSON_GetObjectItemCaseSensitive(first, keys[k]);
                 if (v) cJSON_AddItemToObject(root, keys[k], cJSON_Duplicate(v, 1));

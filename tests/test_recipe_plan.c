@@ -43,12 +43,14 @@ int main(void)
 
     /* after a long align: reason, rl and eval share what is left by 30:10:15 */
     recipe_item one;
-    tap_ok(recipe_plan_rest(2200, share, r, PLAN_REASON, &one) == 0 && fabs(one.seconds - 1200) < 1e-9 &&
-               one.steps == 4780,
+    /* each call before the tap_ok that prints its result: argument order is unspecified */
+    int rc = recipe_plan_rest(2200, share, r, PLAN_REASON, &one);
+    tap_ok(rc == 0 && fabs(one.seconds - 1200) < 1e-9 && one.steps == 4780,
            "re-planned reason: 2200 s left x 30/55 = 1200 s, (1200 - 5) / 0.25 = 4780 steps (got %ld)", one.steps);
     tap_ok(recipe_plan_rest(5400, share, r, PLAN_ALIGN, &one) == 0 && one.steps == it[PLAN_ALIGN].steps,
            "re-planning the first stage with the whole budget gives the first plan");
-    tap_ok(recipe_plan_rest(600, share, r, PLAN_EVAL, &one) == 0 && fabs(one.seconds - 600) < 1e-9 && one.steps == 5970,
+    rc = recipe_plan_rest(600, share, r, PLAN_EVAL, &one);
+    tap_ok(rc == 0 && fabs(one.seconds - 600) < 1e-9 && one.steps == 5970,
            "the last stage takes all that is left: (600 - 3) / 0.1 = 5970 rows (got %ld)", one.steps);
     tap_ok(recipe_plan_rest(0, share, r, PLAN_RL, &one) == -1 && recipe_plan_rest(100, share, r, PLAN_COUNT, &one) == -1,
            "no time left, or no such stage, is refused");

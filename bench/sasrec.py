@@ -49,22 +49,18 @@ def read_rows(path):
 
 
 def derive_period(valid, test):
-    """sidr's --derive-train=period (src/dataset.c derive_train)."""
-    pick, order = {}, []
+    """sidr's --derive-train=period (src/dataset.c derive_train): per user the
+    shortest history of their valid rows, or of their test rows when they have
+    no valid row, in the order users first appear."""
+    pick = {}
     for split in (valid, test):
-        seen_here = set()
+        here = {}
         for u, h, _ in split:
-            if u in pick and u not in seen_here:
-                continue  # the user came from the valid split
-            if u not in pick:
-                order.append(u)
-                pick[u] = h
-                seen_here.add(u)
-            elif len(h) < len(pick[u]):
-                pick[u] = h
+            if u not in pick and (u not in here or len(h) < len(here[u])):
+                here[u] = h
+        pick.update(here)
     out = []
-    for u in order:
-        h = pick[u]
+    for u, h in pick.items():
         for i in range(1, len(h)):
             out.append((u, h[max(0, i - 10):i], h[i]))
     return out

@@ -654,6 +654,8 @@ void sidr_matmul(float *out, const float *x, const void *W, sidr_dtype dtype, in
     sidr_kernels_init();
     mm_job j = { out, x, NULL, W, dtype, T, rows, cols, 0 };
     int n_chunks = (rows + ROW_CHUNK - 1) / ROW_CHUNK;
+    /* small products stay on this thread; the inputs count too, now that exact
+     * runs batches of any size through the row kernels */
     int serial = (size_t)rows * cols * (size_t)(T < 8 ? T : 8) <= PARALLEL_MIN;
     int fast = nm == SIDR_NUMERICS_FAST;
 #ifdef SIDR_X86

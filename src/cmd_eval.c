@@ -182,6 +182,12 @@ static eval_intervals intervals_of_rows(const row_result *res, long n)
     return iv;
 }
 
+/* The settings that make two evaluations the same one: --resume, eval-merge's
+ * check of its shards and the merged file's header use this one list. */
+static const char *const SETTING_KEYS[] = { "model", "data", "split", "mode", "numerics", "beams", "max_reasoning",
+                                            "grounded", "traces", "temperature", "seed", "limit" };
+#define N_SETTING_KEYS (sizeof SETTING_KEYS / sizeof *SETTING_KEYS)
+
 static cJSON *meta_json(const eval_meta *e)
 {
     cJSON *root = cJSON_CreateObject();
@@ -263,14 +269,14 @@ static sidr_status resume_rows(const char *path, const eval_meta *e, row_result 
     cJSON *d = cJSON_Parse(text);
     free(text);
     cJSON *want = meta_json(e);
-    static const char *keys[] = { "model", "data", "split", "mode", "numerics", "beams", "max_reasoning", "grounded", "traces", "temperature", "seed", "limit", "shard" };
     const cJSON *rows = cJSON_GetObjectItemCaseSensitive(d, "per_row");
     if (!d || !cJSON_IsArray(rows)) s = sidr_fail(SIDR_ERR_FORMAT, "%s: not a 'sidr eval --json' result (no per_row)", path);
-    for (size_t k = 0; !s && k < sizeof keys / sizeof *keys; k++) {
-        const cJSON *a = cJSON_GetObjectItemCaseSensitive(d, keys[k]), *b = cJSON_GetObjectItemCaseSensitive(want, keys[k]);
+    for (size_t k = 0; !s && k <= N_SETTING_KEYS; k++) {
+        const char *key = k < N_SETTING_KEYS ? SETTING_KEYS[k] : "shard"; /* a partial file is one shard's */
+        const cJSON *a = cJSON_GetObjectItemCaseSensitive(d, key), *b = cJSON_GetObjectItemCaseSensitive(want, key);
         if (!a || !cJSON_Compare(a, b, 1))
             s = sidr_fail(SIDR_ERR_ARG, "%s: field '%s' differs from this evaluation's; --resume continues only the same "
-                          "evaluation (or remove the file)", path, keys[k]);
+                          "evaluation (or remove the file)", path, key);
     }
     const cJSON *r;
     long n = 0;
@@ -588,11 +594,10 @@ int cmd_eval_merge(int argc, char **argv)
             num(d, "rows_in_split", &rows_in_split);
             num(d, "limit", &limit);
         } else {
-            static const char *keys[] = { "model", "data", "split", "mode", "numerics", "beams", "max_reasoning", "grounded", "traces", "temperature", "seed", "limit" };
-            for (size_t k = 0; k < sizeof keys / sizeof *keys; k++)
-                if (!same_setting(first, d, keys[k])) {
+            for (size_t k = 0; k < N_SETTING_KEYS; k++)
+                if (!same_setting(first, d, SETTING_KEYS[k])) {
                     sidr_fail(SIDR_ERR_FORMAT, "%s: field '%s' differs from %s's; shards must come from one evaluation",
-                              argv[f], keys[k], argv[optind]);
+                              argv[f], SETTING_KEYS[k], argv[optind]);
                     rc = runtime_error("eval-merge", SIDR_ERR_FORMAT);
                     break;
                 }
@@ -654,10 +659,10 @@ int cmd_eval_merge(int argc, char **argv)
         if (!complete) fprintf(stderr, "sidr eval-merge: warning: the shards cover %ld of %.0f rows\n", m.rows, limit);
         if (out_path) {
             cJSON *root = cJSON_CreateObject();
-            static const char *keys[] = { "model", "data", "split", "mode", "numerics", "beams", "max_reasoning", "grounded", "traces", "temperature", "seed", "rows_in_split", "limit" };
-            for (size_t k = 0; k < sizeof keys / sizeof *keys; k++) {
-                const cJSON *v = cJSON_GetObjectItemCaseSensitive(first, keys[k]);
-                if (v) cJSON_AddItemToObject(root, keys[k], cJSON_Duplicate(v, 1));
+            for (size_t k = 0; k <= N_SETTING_KEYS; k++) {
+                const char *key = k < N_SETTING_KEYS ? SETTING_KEYS[k] : "rows_in_split";
+                const cJSON *v = cJSON_GetObjectItemCaseSensitive(first, key);
+                if (v) cJSON_AddItemToObject(root, key, cJSON_Duplicate(v, 1));
             }
             cJSON_AddNumberToObject(root, "shards", argc - optind);
             cJSON_AddBoolToObject(root, "complete", complete);

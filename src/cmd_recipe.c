@@ -587,6 +587,28 @@ static void show_log(const char *path)
     free(buf);
 }
 
+/* Times `steps` steps of budgeted stage k from model `from` in the scratch
+ * folder out (removed after): rt gets the seconds per step, the fixed cost
+ * of a run and the steps per epoch.  0, or -1 when the run or its log failed. */
+static int time_steps(recipe *r, int k, const char *from, const char *out, long steps, recipe_rate *rt)
+{
+    argvec a = { .n = 0 };
+    train_args(r, k, from, out, steps, &a);
+    av_add(&a, "--quiet");
+    double t0 = now_seconds();
+    int rc = run_cmd(r, cmd_train, &a);
+    double wall = now_seconds() - t0;
+    av_free(&a);
+    char *logp = path_join(out, "train_log.jsonl");
+    double sum = 0;
+    int bad = rc != EXIT_OK || read_train_log(logp, k, r->pr, rt, &sum);
+    free(logp);
+    rm_tree(out);
+    if (bad) return -1;
+    rt->overhead_seconds = wall - sum > 0 ? wall - sum : 0;
+    return 0;
+}
+
 static int stage_calibrate(recipe *r, cJSON *marker)
 {
     const char *dir = r->dir[RECIPE_CALIBRATE];
@@ -599,27 +621,15 @@ static int stage_calibrate(recipe *r, cJSON *marker)
         const char *name = recipe_stage_name(recipe_plan_stage(k));
         char *out = path_join(dir, name);
         long steps = k == PLAN_RL ? r->pr->calib_steps_rl : r->pr->calib_steps_sft;
-        argvec a = { .n = 0 };
-        train_args(r, k, r->dir[RECIPE_MODEL], out, steps, &a);
-        av_add(&a, "--quiet");
-        double t0 = now_seconds();
-        int rc = run_cmd(r, cmd_train, &a);
-        double wall = now_seconds() - t0;
-        av_free(&a);
-        char *logp = path_join(out, "train_log.jsonl");
-        double sum = 0;
-        recipe_rate *rt = &r->rate[k];
-        int bad = rc != EXIT_OK || read_train_log(logp, k, r->pr, rt, &sum);
-        free(logp);
-        rm_tree(out);
+        int rc = time_steps(r, k, r->dir[RECIPE_MODEL], out, steps, &r->rate[k]);
         free(out);
         if (interrupted) break;
-        if (bad) {
+        if (rc) {
             cJSON_Delete(rates);
             fprintf(stderr, "sidr recipe: the calibration of %s failed\n", name);
             return EXIT_RUNTIME;
         }
-        rt->overhead_seconds = wall - sum > 0 ? wall - sum : 0;
+        recipe_rate *rt = &r->rate[k];
         rt->max_epochs = k == PLAN_ALIGN ? r->pr->align_epochs : k == PLAN_REASON ? r->pr->reason_epochs : r->pr->rl_epochs;
         fprintf(stderr, "sidr recipe: %s %.3f s/step, %.1f s fixed per run, %ld steps per epoch\n", name,
                 rt->seconds_per_step, rt->overhead_seconds, rt->steps_per_epoch);
@@ -807,6 +817,26 @@ static void replan(recipe *r, int k)
         say(r, "stage %s: re-planned for the %.1f min the budget has left: %ld %s (the first plan had %ld)",
             recipe_stage_name(recipe_plan_stage(k)), left / 60, r->plan[k].steps, k == PLAN_EVAL ? "rows" : "steps",
             was);
+}
+
+/* Before rl starts afresh: the calibration timed rl on the untrained model,
+ * whose rollouts run to max_new tokens, while a Stage-2 model closes its
+ * reasoning far sooner; a few steps from the Stage-2 model give the rate rl
+ * will really run at.  The time it takes counts as preparation. */
+static void retime_rl(recipe *r)
+{
+    if (has_checkpoint(r->dir[RECIPE_RL]) || r->rate[PLAN_RL].seconds_per_step <= 0) return;
+    char *out = path_join(r->dir[RECIPE_CALIBRATE], "rl-from-reason");
+    recipe_rate rt = r->rate[PLAN_RL];
+    long steps = r->pr->calib_steps_rl + 2;
+    double t0 = now_seconds();
+    if (!time_steps(r, PLAN_RL, r->dir[RECIPE_REASON], out, steps, &rt) && !interrupted) {
+        say(r, "stage rl: %ld steps from the Stage-2 model ran at %.3f s/step (the plan had %.3f)", steps,
+            rt.seconds_per_step, r->rate[PLAN_RL].seconds_per_step);
+        r->rate[PLAN_RL].seconds_per_step = rt.seconds_per_step;
+    }
+    r->prep_seconds += now_seconds() - t0;
+    free(out);
 }
 
 /* After a training stage that ran here: its own log says what a step really
@@ -1065,6 +1095,13 @@ int cmd_recipe(int argc, char **argv)
     else print_plan_text(&r);
     for (int st = RECIPE_ALIGN; st < RECIPE_STAGE_COUNT && rc == EXIT_OK; st++) {
         int k = st - RECIPE_ALIGN;
+        if (st == RECIPE_RL && !r.done_before[st]) retime_rl(&r);
+        if (interrupted) {
+            fprintf(stderr, "sidr recipe: interrupted before stage %s; run the same command again to resume\n",
+                    recipe_stage_name((recipe_stage)st));
+            rc = EXIT_RUNTIME;
+            break;
+        }
         if (!r.done_before[st]) replan(&r, k);
         rc = run_stage(&r, st);
         if (rc == EXIT_OK && st != RECIPE_EVAL && !r.done_before[st]) observe(&r, k);

@@ -96,34 +96,44 @@ int recipe_shares_parse(const char *s, double share[PLAN_COUNT], char *err, int 
     return recipe_shares_check(share, err, err_cap);
 }
 
+static double overhead(const recipe_rate *r)
+{
+    return r->overhead_seconds > 0 ? r->overhead_seconds : 0;
+}
+
+/* Stage seconds -> steps: floor((seconds - overhead) / rate), at least 1, at
+ * most the epoch cap; nothing when the rate is not measured. */
+static void plan_steps(double seconds, const recipe_rate *r, recipe_item *it)
+{
+    it->seconds = seconds;
+    it->steps = -1;
+    it->epochs = -1;
+    it->capped = it->floored = 0;
+    if (!(r->seconds_per_step > 0) || r->steps_per_epoch <= 0) return;
+    double n = floor((seconds - overhead(r)) / r->seconds_per_step);
+    double cap = ceil((r->max_epochs > 0 ? r->max_epochs : 1) * (double)r->steps_per_epoch);
+    if (cap < 1) cap = 1;
+    if (n < 1) {
+        n = 1;
+        it->floored = 1;
+    }
+    if (n > cap) {
+        n = cap;
+        it->capped = 1;
+    }
+    it->steps = (long)n;
+    it->epochs = n / (double)r->steps_per_epoch;
+}
+
 int recipe_plan_compute(double budget_seconds, const double share[PLAN_COUNT], const recipe_rate rate[PLAN_COUNT],
                         recipe_item out[PLAN_COUNT])
 {
     char err[128];
     if (!isfinite(budget_seconds) || budget_seconds <= 0 || recipe_shares_check(share, err, (int)sizeof err)) return -1;
     for (int k = 0; k < PLAN_COUNT; k++) {
-        recipe_item *it = &out[k];
-        const recipe_rate *r = &rate[k];
-        memset(it, 0, sizeof *it);
-        it->share = share[k];
-        it->seconds = budget_seconds * share[k] / 100;
-        it->steps = -1;
-        it->epochs = -1;
-        if (!(r->seconds_per_step > 0) || r->steps_per_epoch <= 0) continue;
-        double avail = it->seconds - (r->overhead_seconds > 0 ? r->overhead_seconds : 0);
-        double n = floor(avail / r->seconds_per_step);
-        double cap = ceil((r->max_epochs > 0 ? r->max_epochs : 1) * (double)r->steps_per_epoch);
-        if (cap < 1) cap = 1;
-        if (n < 1) {
-            n = 1;
-            it->floored = 1;
-        }
-        if (n > cap) {
-            n = cap;
-            it->capped = 1;
-        }
-        it->steps = (long)n;
-        it->epochs = n / (double)r->steps_per_epoch;
+        memset(&out[k], 0, sizeof out[k]);
+        out[k].share = share[k];
+        plan_steps(budget_seconds * share[k] / 100, &rate[k], &out[k]);
     }
     return 0;
 }
@@ -137,6 +147,15 @@ int recipe_plan_rest(double left_seconds, const double share[PLAN_COUNT], const 
     if (!(rest > 0)) return -1;
     recipe_item all[PLAN_COUNT];
     if (recipe_plan_compute(left_seconds * 100 / rest, share, rate, all)) return -1;
+    /* a later stage capped at its epochs (eval of a whole split, most often)
+     * will not spend its share: stage k gets what it leaves */
+    double slack = 0;
+    for (int j = k + 1; j < PLAN_COUNT; j++) {
+        if (!all[j].capped) continue;
+        double need = (double)all[j].steps * rate[j].seconds_per_step + overhead(&rate[j]);
+        if (all[j].seconds > need) slack += all[j].seconds - need;
+    }
+    if (slack > 0) plan_steps(all[k].seconds + slack, &rate[k], &all[k]);
     *out = all[k];
     return 0;
 }

@@ -44,7 +44,10 @@ done
 for st in model align reason rl; do
   check "$st is a loadable model" '"$SIDR" info --model "$W/$st" >/dev/null 2>&1'
 done
-check "the calibration's scratch runs are gone" '[ ! -d "$W/calibrate/align" ] && [ ! -d "$W/calibrate/rl" ]'
+check "the calibration's scratch runs are gone" \
+  '[ ! -d "$W/calibrate/align" ] && [ ! -d "$W/calibrate/rl" ] && [ ! -d "$W/calibrate/rl-from-reason" ]'
+check "rl is timed again from the Stage-2 model before it runs" \
+  'grep -q "stage rl: 3 steps from the Stage-2 model ran at [0-9.]* s/step" "$TMP/run.err"'
 check "the evaluation has HR@10 over the test rows" \
   'grep -q "\"HR@10\"" "$W/eval/eval.json" && grep -q "\"mode\":[[:space:]]*\"think\"" "$W/eval/eval.json" && grep -q "\"rows\":[[:space:]]*3" "$W/eval/eval.json"'
 check "the plan's align steps are the ones trained" \

@@ -79,6 +79,19 @@ int main(void)
     recipe_plan_compute(5400, share, r, it);
     tap_ok(it[PLAN_ALIGN].steps == 18, "a fractional cap rounds up: ceil(2.5 * 7) = 18 (got %ld)", it[PLAN_ALIGN].steps);
 
+    /* a capped later stage leaves time: the stage being planned gets it */
+    {
+        rc = recipe_plan_rest(1000, share, r, PLAN_RL, &one);
+        tap_ok(rc == 0 && fabs(one.seconds - 992) < 1e-9 && one.steps == 496,
+               "rl re-planned before an eval capped at 50 rows: 1000 s x 10/25 = 400 s plus the 600 - (3 + 50 x 0.1) "
+               "= 592 s eval leaves, 992 / 2.0 = 496 steps (got %.1f s, %ld steps)", one.seconds, one.steps);
+        r[PLAN_EVAL] = rate(0.1, 3, 1000000, 1);
+        rc = recipe_plan_rest(1000, share, r, PLAN_RL, &one);
+        tap_ok(rc == 0 && fabs(one.seconds - 400) < 1e-9 && one.steps == 200,
+               "an eval that uses its whole share leaves nothing: 400 s, 200 steps (got %ld)", one.steps);
+        r[PLAN_EVAL] = rate(0.1, 3, 50, 1);
+    }
+
     /* a share too small for one step still runs one */
     r[PLAN_ALIGN] = rate(100, 10, 100, 4);
     recipe_plan_compute(60, share, r, it);

@@ -194,24 +194,6 @@ static char *rule_item_narrative(const sidr_item *it)
     return sb_take(&b);
 }
 
-/* text with every mention of sid replaced by "this item" ("This item" where
- * a sentence starts). */
-static char *narrative_unnamed(const char *text, const char *sid)
-{
-    sbuf b = { 0 };
-    size_t ls = strlen(sid);
-    const char *p = text;
-    for (const char *q; ls && (q = strstr(p, sid)); p = q + ls) {
-        sb_add(&b, "%.*s", (int)(q - p), p);
-        const char *k = q;
-        while (k > text && k[-1] == ' ') k--;
-        int start = k == text || k[-1] == '.' || k[-1] == '!' || k[-1] == '?' || k[-1] == '\n';
-        sb_add(&b, "%s", start ? "This item" : "this item");
-    }
-    sb_add(&b, "%s", p);
-    return sb_take(&b);
-}
-
 static char *rule_user_narrative(const sidr_dataset *ds, const sidr_sample *r)
 {
     char *h = sid_history(ds, r), *why = task_rule_reasoning(ds, r);
@@ -324,21 +306,8 @@ int task_build(task_text *out, task_kind kind, const sidr_dataset *ds, const tas
     }
     case TASK_ITEM_NARRATIVE: {
         const char *given = e && e->item_narrative ? e->item_narrative[it] : NULL;
-        char *text = given ? xstrdup(given) : rule_item_narrative(item(ds, it));
-        if (variant & 1) {
-            /* the reverse direction: the description asks for the SID.  A
-             * model trained only on "SID is a budget tuner" does not learn
-             * "a budget tuner is SID", which is what the answer after a
-             * reasoning trace needs */
-            char *about = narrative_unnamed(text, item(ds, it)->sid);
-            free(text);
-            chat(out, kind, SIDR_PREAMBLE " \nAnswer the question about item identification.\n",
-                 cat3("Which item does this describe? ", about, ""), xstrdup(item(ds, it)->sid));
-            free(about);
-        } else {
-            out->kind = kind;
-            out->response = text;
-        }
+        out->kind = kind;
+        out->response = given ? xstrdup(given) : rule_item_narrative(item(ds, it));
         break;
     }
     case TASK_USER_NARRATIVE: {

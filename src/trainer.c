@@ -1105,10 +1105,8 @@ static sidr_status build_specs(trainer *t, int valid, const task_general *g, sam
                 spec_push(&v, &n, &cap, (sample_spec){ TASK_TITLE_TO_SID_ITEM, sp, -1, it, 0 });
                 spec_push(&v, &n, &cap, (sample_spec){ TASK_TITLE_TO_SID_ITEM, sp, -1, it, 1 });
             }
-            if (t->o.mix_mask & (1u << TASK_ITEM_NARRATIVE)) {
+            if (t->o.mix_mask & (1u << TASK_ITEM_NARRATIVE))
                 spec_push(&v, &n, &cap, (sample_spec){ TASK_ITEM_NARRATIVE, sp, -1, it, 0 });
-                spec_push(&v, &n, &cap, (sample_spec){ TASK_ITEM_NARRATIVE, sp, -1, it, 1 });
-            }
         }
     } else {
         static const int row_tasks[] = { TASK_SID_TO_SID, TASK_SID_TO_TITLE, TASK_TITLES_TO_TITLE, TASK_TITLES_TO_SID,
@@ -1125,10 +1123,8 @@ static sidr_status build_specs(trainer *t, int valid, const task_general *g, sam
                     spec_push(&v, &n, &cap, (sample_spec){ TASK_TITLE_TO_SID_ITEM, sp, -1, it, 0 });
                     spec_push(&v, &n, &cap, (sample_spec){ TASK_TITLE_TO_SID_ITEM, sp, -1, it, 1 });
                 }
-                if (t->o.task_mask & (1u << TASK_ITEM_NARRATIVE)) {
+                if (t->o.task_mask & (1u << TASK_ITEM_NARRATIVE))
                     spec_push(&v, &n, &cap, (sample_spec){ TASK_ITEM_NARRATIVE, sp, -1, it, 0 });
-                    spec_push(&v, &n, &cap, (sample_spec){ TASK_ITEM_NARRATIVE, sp, -1, it, 1 });
-                }
             }
             if (g && (t->o.task_mask & (1u << TASK_GENERAL)))
                 for (int i = 0; i < g->n; i++) spec_push(&v, &n, &cap, (sample_spec){ TASK_GENERAL, sp, -1, i, 0 });

@@ -212,13 +212,6 @@ static void exact_texts(const sidr_dataset *ds, const sidr_tokenizer *tok)
                !strstr(t.response, "['"),
            "task 6 (item narrative, rule): mentions the item by SID, no list brackets: %s", t.response);
     task_text_free(&t);
-    task_build(&t, TASK_ITEM_NARRATIVE, ds, NULL, SIDR_SPLIT_TRAIN, -1, 0, 1);
-    tap_ok(t.chat && !strcmp(t.response, "<a_1><b_2><c_3>") &&
-               !strcmp(t.user, "Which item does this describe? This item is Super Glue, 12-Pack. This item is made by "
-                               "Loctite. Bonds in seconds.") &&
-               !strstr(t.user, "<a_"),
-           "task 6, variant 1 (the reverse): the narrative with 'this item' for the SID asks for the SID: %s", t.user);
-    task_text_free(&t);
 
     task_build(&t, TASK_USER_NARRATIVE, ds, NULL, SIDR_SPLIT_TRAIN, 1, -1, 0);
     size_t rl = strlen(t.response);
@@ -404,11 +397,6 @@ static void enrichment(const char *tmp)
         task_build(&t, TASK_ITEM_NARRATIVE, &ds, &e, SIDR_SPLIT_TRAIN, -1, 0, 0);
         tap_ok(e.n_item_narratives == 1 && !strcmp(t.response, "<a_1><b_2><c_3> bonds in seconds."),
                "task 6 uses llm_stage2 when given (unknown items ignored)");
-        task_text_free(&t);
-        task_build(&t, TASK_ITEM_NARRATIVE, &ds, &e, SIDR_SPLIT_TRAIN, -1, 0, 1);
-        tap_ok(t.chat && !strcmp(t.user, "Which item does this describe? This item bonds in seconds.") &&
-                   !strcmp(t.response, "<a_1><b_2><c_3>"),
-               "its reverse asks for the SID of the given narrative: %s", t.user);
         task_text_free(&t);
         task_enrichment_free(&e, &ds);
         sidr_dataset_free(&ds);

@@ -42,6 +42,7 @@ static const struct option opts[] = {
     { "json", no_argument, NULL, 'j' },
     { "beam", required_argument, NULL, 'B' },
     { "train", required_argument, NULL, 'R' },
+    { "capture", no_argument, NULL, 'K' },
     { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 },
 };
@@ -70,6 +71,8 @@ static void help(void)
            "  --json               one JSON object on stdout\n"
            "  --beam B             instead: a B-beam trie-constrained SID search against 5 plain\n"
            "                       batched decode steps of B sequences (the beam overhead)\n"
+           "  --capture            also decode with a capture of every decoded position (sidr explain's\n"
+           "                       attention and residuals) and print its speed beside the plain decode\n"
            "  --train B,T          instead: training tokens/s of full steps on B x T tokens and the\n"
            "                       peak memory; with --torch, bench/torch_train.py on the same folder\n"
            "Progress goes to stderr.\n");
@@ -280,7 +283,7 @@ int cmd_bench(int argc, char **argv)
 {
     const char *model = NULL, *shape = NULL, *cache_flag = NULL, *script_flag = NULL;
     long prompt = 128, decode = 32, repeats = 3, threads = 0, bw_mb = 1024;
-    int want_torch = 0, json = 0, c;
+    int want_torch = 0, json = 0, want_capture = 0, c;
     long beam_width = 0, train_b = 0, train_t = 0;
     optind = 1;
     while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
@@ -305,6 +308,7 @@ int cmd_bench(int argc, char **argv)
             if (parse_int(optarg, 16, 1 << 20, &bw_mb)) return usage_error("bench", "--bw-mb must be an integer >= 16 (got '%s')", optarg);
             break;
         case 'T': want_torch = 1; break;
+        case 'K': want_capture = 1; break;
         case 'j': json = 1; break;
         case 'R':
             if (sscanf(optarg, "%ld,%ld", &train_b, &train_t) != 2 || train_b < 1 || train_t < 2 || train_b * train_t > (1L << 20))
@@ -434,6 +438,19 @@ int cmd_bench(int argc, char **argv)
     int *toks = xmalloc((size_t)prompt * sizeof(int));
     double *pre = xcalloc(repeats, sizeof(double)), *dec = xcalloc(repeats, sizeof(double));
     double *bws = xcalloc(repeats, sizeof(double)), *head_bw = xcalloc(repeats, sizeof(double));
+    double *dec_cap = xcalloc(repeats, sizeof(double));
+    /* --capture: the same decode again with a capture recording every decoded
+     * position (attention and residuals, as sidr explain asks for), so the
+     * run shows what a capture costs and that the plain forward above, which
+     * passes none, pays nothing for the feature */
+    sidr_capture capt;
+    memset(&capt, 0, sizeof capt);
+    if (want_capture) {
+        int *cpos = xmalloc((size_t)decode * sizeof(int));
+        for (long i = 0; i < decode; i++) cpos[i] = (int)(prompt + i);
+        s = sidr_capture_init(&capt, cfg, cpos, (int)decode, cap);
+        free(cpos);
+    }
     double head_bytes = (double)m.lm_head.rows * m.lm_head.cols * sidr_dtype_size(m.lm_head.dtype);
     float *xrow = xmalloc((size_t)cfg->dim * sizeof(float));
     for (int i = 0; i < cfg->dim; i++) xrow[i] = (float)((i % 7) - 3) * 0.25f;
@@ -464,11 +481,25 @@ int cmd_bench(int argc, char **argv)
             tok = argmax(logits, V);
         }
         if (s) break;
+        double t_cap = 0;
+        if (want_capture) {
+            sidr_kv_reset(&kv);
+            if ((s = sidr_forward(&m, st, &kv, toks, (int)prompt, logits, SIDR_LOGITS_LAST))) break;
+            tok = argmax(logits, V);
+            for (long i = 0; i < decode && !s; i++) {
+                t0 = now_seconds();
+                s = sidr_forward_capture(&m, st, &kv, &tok, 1, logits, SIDR_LOGITS_LAST, &capt);
+                t_cap += now_seconds() - t0;
+                tok = argmax(logits, V);
+            }
+            if (s) break;
+        }
         if (r == 0) {
             fprintf(stderr, "sidr bench: warm-up: prefill %.2f tok/s, decode %.2f tok/s\n", prompt / t_pre,
                     decode / t_dec);
             continue;
         }
+        if (want_capture) dec_cap[r - 1] = decode / t_cap;
         pre[r - 1] = prompt / t_pre;
         dec[r - 1] = decode / t_dec;
         /* Bandwidth right after each run, so the bound sees the same machine
@@ -492,14 +523,16 @@ int cmd_bench(int argc, char **argv)
     free(logits);
     free(xrow);
     free(toks);
+    sidr_capture_free(&capt);
     sidr_kv_free(&kv);
     sidr_state_free(st);
     sidr_model_free(&m);
     if (!s && interrupted) s = sidr_fail(SIDR_ERR_CANCELLED, "interrupted");
     if (s) {
-        free(pre); free(dec); free(bws); free(head_bw); free(dir);
+        free(pre); free(dec); free(dec_cap); free(bws); free(head_bw); free(dir);
         return runtime_error("bench", s);
     }
+    double cap_med = want_capture ? median(dec_cap, (int)repeats) : 0;
     double prefill = median(pre, (int)repeats), dec_med = median(dec, (int)repeats);
     double bw = median(bws, (int)repeats), hbw = median(head_bw, (int)repeats);
     double bound = bw / (double)bytes_tok;
@@ -544,6 +577,11 @@ int cmd_bench(int argc, char **argv)
         printf(",");
         json_num(stdout, "decode_bound_tok_s", bound, 1);
         json_num(stdout, "decode_vs_bound", dec_med / bound, 1);
+        if (want_capture) {
+            json_num(stdout, "decode_capture_tok_s", cap_med, 1);
+            json_runs(stdout, "decode_capture_runs", dec_cap, (int)repeats);
+            json_num(stdout, "capture_vs_off", cap_med / dec_med, 1);
+        }
         printf("\"torch\":");
         if (tr.ok) {
             char *t = cJSON_PrintUnformatted(tr.json);
@@ -588,10 +626,14 @@ int cmd_bench(int argc, char **argv)
             printf("decode / bound  %8.2f\n", dec_med / bound);
             if (want_torch) printf("PyTorch         skipped: %s\n", tr.why);
         }
+        if (want_capture)
+            printf("decode, capture on  %.2f tok/s (every decoded position recorded; %.2fx the plain decode, "
+                   "which passes no capture)\n", cap_med, cap_med / dec_med);
     }
     cJSON_Delete(tr.json);
     free(pre);
     free(dec);
+    free(dec_cap);
     free(bws);
     free(head_bw);
     free(dir);

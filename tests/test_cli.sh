@@ -233,6 +233,16 @@ else nok "bench --json names the CPU and the CPU count"; sed 's/^/# /' "$TMP/err
 if "$SIDR" bench --model "$M" --repeats 1 --prompt-tokens 4 --decode-tokens 2 2>"$TMP/err" | grep -q '^cpu  '; then
   ok "bench's table has a cpu line"
 else nok "bench's table has a cpu line"; fi
+# --capture: the decode again with every decoded position captured, beside the plain one
+if "$SIDR" bench --model "$M" --repeats 1 --prompt-tokens 4 --decode-tokens 3 --capture --json >"$TMP/bcap.json" 2>"$TMP/err" &&
+   grep -q '"decode_capture_tok_s":[0-9]' "$TMP/bcap.json" && grep -q '"capture_vs_off":[0-9]' "$TMP/bcap.json" &&
+   ! grep -q '"decode_capture_tok_s"' "$TMP/bench.json"; then
+  ok "bench --capture times a captured decode beside the plain one (JSON); without it, no such field"
+else nok "bench --capture times a captured decode beside the plain one (JSON)"; sed 's/^/# /' "$TMP/err" | head -5; fi
+if "$SIDR" bench --model "$M" --repeats 1 --prompt-tokens 4 --decode-tokens 3 --capture 2>"$TMP/err" |
+   grep -q '^decode, capture on  [0-9.]* tok/s'; then
+  ok "bench --capture's table has the captured decode's line"
+else nok "bench --capture's table has the captured decode's line"; fi
 
 echo "1..$n"
 [ $failed = 0 ]

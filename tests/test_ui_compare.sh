@@ -88,6 +88,50 @@ check "the status bar says A/B and names model B" "grep -q 'sidr A/B .* vs B mod
 $EXPLORE --script "$TMP/c2.script" --size 240x100 --dump "$TMP/out2" >"$TMP/log" 2>&1
 check ":compare DIR shows what --compare DIR shows" "cmp -s '$TMP/out/compare.txt' '$TMP/out2/compare.txt'" "$TMP/log"
 
+# ---- :export carries the pair ------------------------------------------------------
+row=test:2
+cat >"$TMP/x.script" <<EOT
+: "row $row" Enter
+r
+wait-run
+: "export $TMP/pair" Enter
+dump exported
+EOT
+$EXPLORE --compare "$B" --script "$TMP/x.script" --size 200x40 --dump "$TMP/o6" >"$TMP/log" 2>&1
+$SIDR recommend --model "$M" --data "$DATA" $OPTS --row $row --json >"$TMP/a.json" 2>/dev/null
+$SIDR recommend --model "$B" --data "$DATA" $OPTS --row $row --json >"$TMP/b.json" 2>/dev/null
+if python3 - "$TMP/pair.json" "$TMP/pair.md" "$TMP/a.json" "$TMP/b.json" "$B" >"$TMP/why" 2>&1 <<'EOT'
+import json, sys
+x = json.load(open(sys.argv[1]))["compare"]
+md = open(sys.argv[2], encoding="utf-8").read()
+A, B = json.load(open(sys.argv[3])), json.load(open(sys.argv[4]))
+assert x["model_b"] == sys.argv[5], x["model_b"]
+for side, ref in (("a", A), ("b", B)):
+    got = [r["sid"] for r in x[side]["results"]]
+    assert got == [b["sid"] for b in ref["beams"]], (side, got)
+    hr = x[side]["hit_rank"]
+    assert hr == (ref["rank"] + 1 if ref["rank"] >= 0 else None), (side, hr, ref["rank"])
+    assert x[side]["reasoning"] == ref["reasoning"], side
+a_sids = [r["sid"] for r in x["a"]["results"]]
+for i, r in enumerate(x["b"]["results"]):  # B's moves against A
+    want = "new" if r["sid"] not in a_sids else "=" if a_sids.index(r["sid"]) == i else "%+d" % (a_sids.index(r["sid"]) - i)
+    assert r["move"] == want, (i, r["move"], want)
+assert "move" not in x["a"]["results"][0]
+ta, tb = A["reasoning"], B["reasoning"]
+assert (x["first_divergent_token"] is None) == (ta == tb), x["first_divergent_token"]
+assert "## A/B: model B " + sys.argv[5] in md, "no A/B section"
+line = [l for l in md.splitlines() if l.startswith("| 1 |")][-1]
+assert a_sids[0] in line and x["b"]["results"][0]["sid"] in line, line
+assert "### Reasoning of A" in md and "### Reasoning of B" in md
+print("ok")
+EOT
+then ok ":export of an A/B run holds both runs as recommend gives them, B's rank moves and where the traces part"
+else nok ":export of an A/B run holds both runs as recommend gives them, B's rank moves and where the traces part"; sed 's/^/# /' "$TMP/why" | tail -5; sed 's/^/# /' "$TMP/log" | head -5; fi
+{ echo ': "row test:2" Enter'; echo r; echo wait-run; echo ": \"export $TMP/single\" Enter"; } >"$TMP/c1.script"
+$EXPLORE --script "$TMP/c1.script" --size 200x40 --dump "$TMP/o7" >"$TMP/log" 2>&1
+check "without a model B the export has no compare section" \
+  "[ -s '$TMP/single.json' ] && ! grep -q '\"compare\"' '$TMP/single.json' && ! grep -q '## A/B' '$TMP/single.md'" "$TMP/log"
+
 # ---- refusals ------------------------------------------------------------------
 $EXPLORE --compare "$TMP/nowhere" --script "$TMP/c.script" --dump "$TMP/o3" >"$TMP/log" 2>&1
 rc=$?

@@ -344,6 +344,8 @@ void app_search(app *a, const char *pattern, int dir, int skip_current);
 
 /* Export (ui/export.c): FILE.json and FILE.md. */
 sidr_status app_export(app *a, const char *base, char *written, size_t cap);
+/* s as one Markdown table cell: '|' escaped, line breaks made spaces. */
+void export_md_cell(FILE *f, const char *s);
 
 /* Layout (ui/app.c). */
 void app_layout(app *a);

@@ -2,6 +2,7 @@
  * pane's eval-diff filter (see compare.h). */
 #include "compare.h"
 
+#include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -370,4 +371,81 @@ int evf_side(const app *a, int split, int row)
     for (int i = 0; i < f->n; i++)
         if (f->rows[i].split == split && f->rows[i].row == row) return f->rows[i].side;
     return 0;
+}
+
+/* ---- export ---------------------------------------------------------------- */
+
+static int pair_of(const app *a, int split, int row)
+{
+    const cmpdata *c = &a->cmp;
+    return c->on && c->state == CMP_DONE && c->a.valid && c->b.valid && c->user >= 0 && c->split == split &&
+           c->row == row;
+}
+
+/* Where the traces part: "token N: A "x" B "y"" (or why there is no such token). */
+static void divergence_text(const app *a, char *buf, size_t cap)
+{
+    const cmpdata *c = &a->cmp;
+    if (!c->a.set.think) { snprintf(buf, cap, "no reasoning (no-think runs)"); return; }
+    if (c->div < 0) { snprintf(buf, cap, "the traces are the same"); return; }
+    char xa[96] = "(the trace ends)", xb[96] = "(the trace ends)";
+    if (c->div < c->n_a) cmp_token_display(a->ss.tok, c->ids_a[c->div], xa, sizeof xa);
+    if (c->div < c->n_b) cmp_token_display(c->tok, c->ids_b[c->div], xb, sizeof xb);
+    snprintf(buf, cap, "the traces part at token %d: A %s, B %s", c->div + 1, xa, xb);
+}
+
+void cmp_export_json(app *a, cJSON *root, int split, int row)
+{
+    if (!pair_of(a, split, row)) return;
+    const cmpdata *c = &a->cmp;
+    const sidr_item *target = pair_target(a);
+    cJSON *o = cJSON_AddObjectToObject(root, "compare");
+    cJSON_AddStringToObject(o, "model_b", c->dir);
+    cJSON_AddStringToObject(o, "label_b", c->label);
+    cJSON_AddNumberToObject(o, "n_edits", c->n_edits);
+    if (c->a.set.think && c->div >= 0) cJSON_AddNumberToObject(o, "first_divergent_token", c->div + 1);
+    else cJSON_AddNullToObject(o, "first_divergent_token");
+    char dv[256];
+    divergence_text(a, dv, sizeof dv);
+    cJSON_AddStringToObject(o, "divergence", dv);
+    run_sum_json(a, o, "a", &c->a, NULL, 0, target);
+    run_sum_json(a, o, "b", &c->b, &c->a, 1, target);
+}
+
+void cmp_export_md(app *a, FILE *f, int split, int row)
+{
+    if (!pair_of(a, split, row)) return;
+    const cmpdata *c = &a->cmp;
+    const sidr_dataset *ds = &a->ss.ds;
+    char ra[32], rb[32], dv[256];
+    snprintf(ra, sizeof ra, c->a.rank >= 0 ? "rank %d" : "miss", c->a.rank + 1);
+    snprintf(rb, sizeof rb, c->b.rank >= 0 ? "rank %d" : "miss", c->b.rank + 1);
+    divergence_text(a, dv, sizeof dv);
+    fputs("## A/B: model B ", f);
+    export_md_cell(f, c->dir);
+    fprintf(f, "\n\n**Target:** A %s, B %s%s; %s.\n\n", ra, rb, c->n_edits ? " (on the edited history)" : "", dv);
+    int n = c->a.n_top > c->b.n_top ? c->a.n_top : c->b.n_top;
+    fputs("| rank | A: SID | score | title | B: SID | score | title | move |\n|---|---|---|---|---|---|---|---|\n", f);
+    for (int i = 0; i < n; i++) {
+        fprintf(f, "| %d |", i + 1);
+        const run_sum *side[2] = { &c->a, &c->b };
+        for (int k = 0; k < 2; k++) {
+            const run_sum *s = side[k];
+            if (i >= s->n_top) { fputs(" | | |", f); continue; }
+            fprintf(f, " `%s` | %.4f | ", s->sid[i], s->score[i]);
+            if (s->item[i] >= 0) export_md_cell(f, ds->items[s->item[i]].title);
+            fputs(" |", f);
+        }
+        char mv[16] = "";
+        if (i < c->b.n_top) edit_rank_move(&c->a, &c->b, i, 1, mv, sizeof mv);
+        fprintf(f, " %s |\n", mv);
+    }
+    fputc('\n', f);
+    const char *names[2] = { "A", "B" };
+    const run_sum *side[2] = { &c->a, &c->b };
+    for (int k = 0; k < 2 && c->a.set.think; k++) {
+        const char *t = side[k]->reasoning ? side[k]->reasoning : "";
+        const char *fence = strstr(t, "```") ? "~~~~" : "```";
+        fprintf(f, "### Reasoning of %s (%d tokens)\n\n%stext\n%s\n%s\n\n", names[k], side[k]->n_reasoning_tokens, fence, t, fence);
+    }
 }

@@ -59,6 +59,7 @@ typedef struct {
 } evfilter;
 
 struct app;
+struct cJSON;
 
 /* Loads model B from dir (replacing one loaded); refuses, naming dir and
  * what differs, when its vocabulary lacks the catalogue's SID tokens. */
@@ -76,6 +77,12 @@ void compare_toggle(struct app *a);
 int compare_shown(const struct app *a);
 /* A token's text made visible with a given tokenizer ("\"the\"", \n escaped). */
 void cmp_token_display(const sidr_tokenizer *tok, int id, char *buf, size_t cap);
+
+/* :export: model B, both runs of the pair with B's rank moves against A, and
+ * where the traces part, when the pair is of the row exported and done;
+ * nothing otherwise. */
+void cmp_export_json(struct app *a, struct cJSON *root, int split, int row);
+void cmp_export_md(struct app *a, FILE *f, int split, int row);
 
 /* The eval-diff filter: loads, checks the rows against the dataset; 0, or
  * -1 with the message (file, field, expectation) on the message line. */

@@ -295,17 +295,19 @@ static void json_item(cJSON *o, const sidr_item *it)
     cJSON_AddStringToObject(o, "title", it->title);
 }
 
-static void json_sum(app *a, cJSON *root, const char *key, const run_sum *s, const run_sum *other, int edited)
+void run_sum_json(const app *a, cJSON *root, const char *key, const run_sum *s, const run_sum *other, int edited,
+                  const sidr_item *target)
 {
     if (!s->valid) { cJSON_AddNullToObject(root, key); return; }
     const sidr_dataset *ds = &a->ss.ds;
-    const sidr_item *target = &ds->items[edit_row(a)->target];
     cJSON *o = cJSON_AddObjectToObject(root, key);
     cJSON_AddNumberToObject(o, "n_edits", s->n_edits);
     cJSON_AddBoolToObject(o, "think", s->set.think);
     cJSON_AddNumberToObject(o, "beams", s->set.beams);
-    cJSON *h = cJSON_AddArrayToObject(o, "history");
-    for (int i = 0; i < s->n_hist; i++) cJSON_AddItemToArray(h, cJSON_CreateString(ds->items[s->hist[i]].sid));
+    if (s->n_hist) {
+        cJSON *h = cJSON_AddArrayToObject(o, "history");
+        for (int i = 0; i < s->n_hist; i++) cJSON_AddItemToArray(h, cJSON_CreateString(ds->items[s->hist[i]].sid));
+    }
     if (s->reasoning) cJSON_AddStringToObject(o, "reasoning", s->reasoning);
     else cJSON_AddNullToObject(o, "reasoning");
     cJSON_AddNumberToObject(o, "reasoning_tokens", s->n_reasoning_tokens);
@@ -317,7 +319,7 @@ static void json_sum(app *a, cJSON *root, const char *key, const run_sum *s, con
         cJSON_AddNumberToObject(x, "score", s->score[i]);
         cJSON_AddBoolToObject(x, "target", target->sid && !strcmp(s->sid[i], target->sid));
         if (s->item[i] >= 0) cJSON_AddStringToObject(x, "title", ds->items[s->item[i]].title);
-        if (other->valid) {
+        if (other && other->valid) {
             char mv[16];
             edit_rank_move(edited ? other : s, edited ? s : other, i, edited, mv, sizeof mv);
             cJSON_AddStringToObject(x, "move", mv);
@@ -355,8 +357,9 @@ void edit_export_json(app *a, cJSON *root, int split, int row)
         cJSON_AddStringToObject(j, "mark", e->mark[i] == '+' ? "inserted" : e->mark[i] == '~' ? "moved" : "");
         cJSON_AddItemToArray(h, j);
     }
-    json_sum(a, o, "original_run", &e->orig, &e->edited, 0);
-    json_sum(a, o, "edited_run", &e->edited, &e->orig, 1);
+    const sidr_item *target = &ds->items[edit_row(a)->target];
+    run_sum_json(a, o, "original_run", &e->orig, &e->edited, 0, target);
+    run_sum_json(a, o, "edited_run", &e->edited, &e->orig, 1, target);
 }
 
 void edit_export_md(app *a, FILE *f, int split, int row)
@@ -373,8 +376,9 @@ void edit_export_md(app *a, FILE *f, int split, int row)
     fputs(e->n_log ? "\n| # | SID | title | |\n|---|---|---|---|\n" : "(all undone)\n\n| # | SID | title | |\n|---|---|---|---|\n", f);
     for (int i = 0; i < e->n; i++) {
         const sidr_item *it = &ds->items[e->items[i]];
-        fprintf(f, "| %d | `%s` | %s | %s |\n", i + 1, it->sid ? it->sid : "", it->title,
-                e->mark[i] == '+' ? "inserted" : e->mark[i] == '~' ? "moved" : "");
+        fprintf(f, "| %d | `%s` | ", i + 1, it->sid ? it->sid : "");
+        export_md_cell(f, it->title);
+        fprintf(f, " | %s |\n", e->mark[i] == '+' ? "inserted" : e->mark[i] == '~' ? "moved" : "");
     }
     fputc('\n', f);
     const run_sum *s = &e->edited;
@@ -384,8 +388,9 @@ void edit_export_md(app *a, FILE *f, int split, int row)
     for (int i = 0; i < s->n_top; i++) {
         char mv[16] = "";
         if (e->orig.valid) edit_rank_move(&e->orig, s, i, 1, mv, sizeof mv);
-        fprintf(f, "| %d | `%s` | %.4f | %s | %s |\n", i + 1, s->sid[i], s->score[i], s->item[i] >= 0 ? ds->items[s->item[i]].title : "",
-                mv);
+        fprintf(f, "| %d | `%s` | %.4f | ", i + 1, s->sid[i], s->score[i]);
+        if (s->item[i] >= 0) export_md_cell(f, ds->items[s->item[i]].title);
+        fprintf(f, " | %s |\n", mv);
     }
     char r0[32] = "not run", r1[32];
     if (e->orig.valid) snprintf(r0, sizeof r0, e->orig.rank >= 0 ? "rank %d" : "miss", e->orig.rank + 1);

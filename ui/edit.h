@@ -105,6 +105,13 @@ void edit_rank_move(const run_sum *orig, const run_sum *edited, int i, int on_ed
 void diff_toggle(struct app *a);
 int diff_shown(const struct app *a);
 
+/* A run summary as JSON under key (null when s is not valid): settings, the
+ * history when s has one, the reasoning, the top-K with "move" against other
+ * (when given and valid; s is the second of the pair when on_second) and the
+ * target's rank. */
+void run_sum_json(const struct app *a, struct cJSON *root, const char *key, const run_sum *s, const run_sum *other,
+                  int on_second, const sidr_item *target);
+
 /* :export: the edited history, the edits and both runs' results, for the
  * row exported; nothing when the row has neither edits nor an edited run. */
 void edit_export_json(struct app *a, struct cJSON *root, int split, int row);

@@ -56,7 +56,7 @@ static void step_label(app *a, int k, char *buf, size_t cap)
     else snprintf(buf, cap, "eos");
 }
 
-static void md_cell(FILE *f, const char *s)
+void export_md_cell(FILE *f, const char *s)
 {
     for (; *s; s++) {
         if (*s == '|') fputs("\\|", f);
@@ -203,6 +203,7 @@ sidr_status app_export(app *a, const char *base_in, char *written, size_t cap)
         cJSON_AddNumberToObject(tm, "reasoning_tokens_per_s", r->t_reasoning > 0 ? r->n_gen / r->t_reasoning : 0);
     }
     edit_export_json(a, root, split, rown);
+    cmp_export_json(a, root, split, rown);
     char *json = cJSON_Print(root);
     cJSON_Delete(root);
     char path_j[4200], path_m[4200];
@@ -223,22 +224,22 @@ sidr_status app_export(app *a, const char *base_in, char *written, size_t cap)
     if (!f) return sidr_fail(SIDR_ERR_IO, "%s: %s", path_m, strerror(errno));
     fprintf(f, "# sidr session: user %s (%s row %d)\n\n", ds->users[row->user].id, sidr_split_name((sidr_split_id)split), rown);
     fprintf(f, "| model | data | mode | beams | temperature | seed | max reasoning |\n|---|---|---|---|---|---|---|\n| ");
-    md_cell(f, a->ss.model_dir);
+    export_md_cell(f, a->ss.model_dir);
     fputs(" | ", f);
-    md_cell(f, a->ss.data_dir);
+    export_md_cell(f, a->ss.data_dir);
     fprintf(f, " | %s | %d | %g | %llu | %d |\n\n", set->think ? "think" : "no-think", set->beams, set->temperature,
             (unsigned long long)set->seed, set->max_reasoning);
     fputs("## History\n\n| # | SID | title | brand |\n|---|---|---|---|\n", f);
     for (int i = 0; i < row->n_hist; i++) {
         const sidr_item *it = &ds->items[row->hist[i]];
         fprintf(f, "| %d | `%s` | ", i + 1, it->sid ? it->sid : "");
-        md_cell(f, it->title);
+        export_md_cell(f, it->title);
         fputs(" | ", f);
-        md_cell(f, it->brand ? it->brand : "");
+        export_md_cell(f, it->brand ? it->brand : "");
         fputs(" |\n", f);
     }
     fprintf(f, "\n**Target:** `%s` ", target->sid ? target->sid : "(no SID)");
-    md_cell(f, target->title);
+    export_md_cell(f, target->title);
     fputs("\n\n", f);
     if (have_run) {
         const rec_run *r = &a->run;
@@ -275,7 +276,7 @@ sidr_status app_export(app *a, const char *base_in, char *written, size_t cap)
                 int ni;
                 const int *it = sidr_trie_items(&a->ss.cat.trie, r->bs.hyps[i].node, &ni);
                 fprintf(f, "| %d | `%s` | %.4f | ", i + 1, sid, r->bs.hyps[i].score);
-                if (ni) md_cell(f, ds->items[a->ss.cat.item_of[it[0]]].title);
+                if (ni) export_md_cell(f, ds->items[a->ss.cat.item_of[it[0]]].title);
                 if (ni > 1) fprintf(f, " (+%d sharing the SID)", ni - 1);
                 fprintf(f, " | %s |\n", target->sid && !strcmp(sid, target->sid) ? "**target**" : "");
             }
@@ -283,6 +284,7 @@ sidr_status app_export(app *a, const char *base_in, char *written, size_t cap)
         }
     }
     edit_export_md(a, f, split, rown);
+    cmp_export_md(a, f, split, rown);
     if (fclose(f)) return sidr_fail(SIDR_ERR_IO, "%s: %s", path_m, strerror(errno));
     /* the explanation of this very row, as far as it got (Esc keeps what is done) */
     if (a->why_state != WHY_NONE && a->why_state != WHY_FAILED && a->why_user == row->user && a->why_split == split &&

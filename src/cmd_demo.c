@@ -2,6 +2,8 @@
 /* sidr demo build: generates the demo world (demo_world.h) and writes it in
  * the paper's layout; prints a summary (counts, split sizes, SID collisions,
  * baselines on the test split) on stdout, progress on stderr. */
+#include <cjson/cJSON.h>
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,7 +13,9 @@
 
 #include "cli.h"
 #include "commands.h"
+#include "dataset.h"
 #include "demo_world.h"
+#include "metrics.h"
 #include "progress.h"
 #include "util.h"
 
@@ -66,6 +70,7 @@ static const struct option build_opts[] = {
     { "category", required_argument, NULL, 'C' },
     { "quiet", no_argument, NULL, 'q' },
     { "json", no_argument, NULL, 'j' },
+    { "baselines", required_argument, NULL, 'B' },
     { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 },
 };
@@ -91,7 +96,10 @@ static void build_help(void)
            "  --dim D          item-embedding dimensions (default 64)\n"
            "  --category CAT   dataset name (default Home_and_Hobby)\n"
            "  --quiet          no progress on stderr\n"
-           "  --json           summary as JSON on stdout\n");
+           "  --json           summary as JSON on stdout\n"
+           "  --baselines DIR  also write each baseline (popularity, intent-rule, oracle) on the valid\n"
+           "                   and test splits as 'sidr eval --json' files, DIR/NAME.SPLIT.json, so\n"
+           "                   'sidr eval-diff' pairs a model with them row by row\n");
 }
 
 static long file_size(const char *path)
@@ -100,11 +108,71 @@ static long file_size(const char *path)
     return stat(path, &st) == 0 ? (long)st.st_size : -1;
 }
 
+/* One baseline on one split, in the form 'sidr eval --json' writes (the
+ * fields eval-diff, eval-merge's readers and the explorer's :load-eval read). */
+static sidr_status write_baseline(const sidr_demo_world *w, sidr_demo_baseline which, int split, const char *dir,
+                                  const char *data)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/%s.%s.json", dir, sidr_demo_baseline_name(which), sidr_split_name((sidr_split_id)split));
+    cJSON *root = cJSON_CreateObject();
+    cJSON_AddStringToObject(root, "model", sidr_demo_baseline_name(which));
+    cJSON_AddStringToObject(root, "data", data);
+    cJSON_AddStringToObject(root, "split", sidr_split_name((sidr_split_id)split));
+    cJSON_AddStringToObject(root, "mode", "baseline");
+    cJSON_AddNumberToObject(root, "beams", SIDR_DEMO_ORACLE_K);
+    cJSON_AddNumberToObject(root, "rows_in_split", w->split_n[split]);
+    cJSON_AddBoolToObject(root, "complete", 1);
+    metrics m;
+    memset(&m, 0, sizeof m);
+    cJSON *mj = cJSON_AddObjectToObject(root, "metrics");
+    cJSON *rows = cJSON_AddArrayToObject(root, "per_row");
+    for (int r = 0; r < w->split_n[split]; r++) {
+        const sidr_demo_sample *s = &w->samples[w->split_first[split] + r];
+        const char *sids[SIDR_DEMO_ORACLE_K];
+        int n, rank = sidr_demo_baseline_rank(w, which, s, sids, &n);
+        metrics_add(&m, rank, 0, 0, 0, NULL);
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddNumberToObject(o, "row", r);
+        cJSON_AddStringToObject(o, "user", w->users[s->user].id);
+        cJSON_AddStringToObject(o, "target", w->items[w->users[s->user].ev[s->pos].item].sid);
+        cJSON_AddNumberToObject(o, "rank", rank);
+        cJSON *b = cJSON_AddArrayToObject(o, "beams");
+        for (int k = 0; k < n; k++) cJSON_AddItemToArray(b, cJSON_CreateString(sids[k]));
+        cJSON_AddItemToArray(rows, o);
+    }
+    for (int i = 0; i < METRICS_N_K; i++) {
+        char k[16];
+        snprintf(k, sizeof k, "HR@%d", metrics_k[i]);
+        cJSON_AddNumberToObject(mj, k, m.rows ? m.hr[i] / m.rows : 0);
+    }
+    for (int i = 0; i < METRICS_N_K; i++) {
+        char k[16];
+        snprintf(k, sizeof k, "NDCG@%d", metrics_k[i]);
+        cJSON_AddNumberToObject(mj, k, m.rows ? m.ndcg[i] / m.rows : 0);
+    }
+    cJSON_AddNumberToObject(mj, "rows", (double)m.rows);
+    sidr_status st = write_json_file(path, root);
+    cJSON_Delete(root);
+    return st;
+}
+
+static sidr_status write_baselines(const sidr_demo_world *w, const char *dir, const char *data)
+{
+    if (mkdir(dir, 0777) && errno != EEXIST) return sidr_fail(SIDR_ERR_IO, "--baselines %s: %s", dir, strerror(errno));
+    for (int split = 1; split <= 2; split++)
+        for (int which = 0; which < 3; which++) {
+            sidr_status s = write_baseline(w, (sidr_demo_baseline)which, split, dir, data);
+            if (s) return s;
+        }
+    return SIDR_OK;
+}
+
 static int cmd_demo_build(int argc, char **argv)
 {
     sidr_demo_opts o;
     sidr_demo_defaults(&o);
-    const char *out = "demo-world";
+    const char *out = "demo-world", *baselines_dir = NULL;
     int quiet = 0, json = 0, c;
     long v;
     optind = 1;
@@ -146,6 +214,7 @@ static int cmd_demo_build(int argc, char **argv)
         case 'C': o.category = optarg; break;
         case 'q': quiet = 1; break;
         case 'j': json = 1; break;
+        case 'B': baselines_dir = optarg; break;
         case 'h': build_help(); return EXIT_OK;
         default: return usage_error("demo build", "unknown option");
         }
@@ -179,6 +248,12 @@ static int cmd_demo_build(int argc, char **argv)
         return runtime_error("demo build", s);
     }
     double t2 = now_seconds();
+    if (baselines_dir && (s = write_baselines(&w, baselines_dir, out))) {
+        for (int i = 0; i < n_paths; i++) free(paths[i]);
+        free(paths);
+        sidr_demo_free(&w);
+        return runtime_error("demo build", s);
+    }
     sidr_demo_baselines b;
     sidr_demo_baselines_compute(&w, 2, &b);
     double t3 = now_seconds();

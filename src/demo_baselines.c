@@ -8,21 +8,6 @@
 #include "demo_internal.h"
 #include "util.h"
 
-/* Rank of the target's SID among the distinct SIDs of list[0..n), or -1. */
-static int sid_rank(const sidr_demo_world *w, const int *list, int n, const char *tsid)
-{
-    int rank = 0;
-    for (int k = 0; k < n && rank < SIDR_DEMO_ORACLE_K; k++) {
-        const char *s = w->items[list[k]].sid;
-        int dup = 0;
-        for (int j = 0; j < k && !dup; j++) dup = !strcmp(w->items[list[j]].sid, s);
-        if (dup) continue;
-        if (!strcmp(s, tsid)) return rank;
-        rank++;
-    }
-    return -1;
-}
-
 static void score(int rank, double *hr, double *ndcg)
 {
     if (rank < 0) return;
@@ -172,34 +157,76 @@ int sidr_demo_intent_rank(const sidr_demo_world *w, const sidr_demo_sample *s, i
 
 /* ---- baselines ---------------------------------------------------------------------- */
 
+/* list[0..n) reduced to its first distinct SIDs, at most SIDR_DEMO_ORACLE_K. */
+static int distinct_sids(const sidr_demo_world *w, const int *list, int n, const char **out)
+{
+    int m = 0;
+    for (int k = 0; k < n && m < SIDR_DEMO_ORACLE_K; k++) {
+        const char *s = w->items[list[k]].sid;
+        int dup = 0;
+        for (int j = 0; j < m && !dup; j++) dup = !strcmp(out[j], s);
+        if (!dup) out[m++] = s;
+    }
+    return m;
+}
+
+/* The popularity list: the most frequent training targets (item order breaks ties). */
+static int popularity_list(const sidr_demo_world *w, int *list)
+{
+    const demo_priv *p = demo_p(w);
+    int np = 0;
+    double ps[SIDR_DEMO_ORACLE_K];
+    for (int i = 0; i < w->n_items; i++)
+        if (p->train_pop[i] > 0) top_insert(list, ps, &np, SIDR_DEMO_ORACLE_K, i, p->train_pop[i]);
+    return np;
+}
+
+int sidr_demo_baseline_sids(const sidr_demo_world *w, sidr_demo_baseline which, const sidr_demo_sample *s,
+                            const char **out)
+{
+    int list[SIDR_DEMO_ORACLE_K], n = 0;
+    const sidr_demo_event *ev = &w->users[s->user].ev[s->pos];
+    switch (which) {
+    case SIDR_DEMO_POPULARITY: n = popularity_list(w, list); break;
+    case SIDR_DEMO_INTENT_RULE: n = sidr_demo_intent_rank(w, s, list, SIDR_DEMO_ORACLE_K); break;
+    case SIDR_DEMO_ORACLE: return distinct_sids(w, ev->oracle, ev->n_oracle, out);
+    }
+    return distinct_sids(w, list, n, out);
+}
+
+const char *sidr_demo_baseline_name(sidr_demo_baseline which)
+{
+    static const char *const names[] = { "popularity", "intent-rule", "oracle" };
+    return names[which];
+}
+
+int sidr_demo_baseline_rank(const sidr_demo_world *w, sidr_demo_baseline which, const sidr_demo_sample *s,
+                            const char **sids, int *n)
+{
+    const char *tsid = w->items[w->users[s->user].ev[s->pos].item].sid;
+    *n = sidr_demo_baseline_sids(w, which, s, sids);
+    for (int k = 0; k < *n; k++)
+        if (!strcmp(sids[k], tsid)) return k;
+    return -1;
+}
+
 void sidr_demo_baselines_compute(const sidr_demo_world *w, int split, sidr_demo_baselines *b)
 {
     memset(b, 0, sizeof *b);
     if (split < 0 || split > 2 || !w->samples) return;
-    const demo_priv *p = demo_p(w);
-    const int K = SIDR_DEMO_ORACLE_K;
-    int pop[SIDR_DEMO_ORACLE_K], np = 0;
-    double ps[SIDR_DEMO_ORACLE_K];
-    for (int i = 0; i < w->n_items; i++)
-        if (p->train_pop[i] > 0) top_insert(pop, ps, &np, K, i, p->train_pop[i]);
+    double *hr[3] = { &b->popularity_hr, &b->intent_hr, &b->oracle_hr };
+    double *ndcg[3] = { &b->popularity_ndcg, &b->intent_ndcg, &b->oracle_ndcg };
     const int first = w->split_first[split], n = w->split_n[split];
-    for (int r = 0; r < n; r++) {
-        const sidr_demo_sample *s = &w->samples[first + r];
-        const sidr_demo_event *ev = &w->users[s->user].ev[s->pos];
-        const char *tsid = w->items[ev->item].sid;
-        int list[SIDR_DEMO_ORACLE_K];
-        int nl = sidr_demo_intent_rank(w, s, list, K);
-        score(sid_rank(w, pop, np, tsid), &b->popularity_hr, &b->popularity_ndcg);
-        score(sid_rank(w, ev->oracle, ev->n_oracle, tsid), &b->oracle_hr, &b->oracle_ndcg);
-        score(sid_rank(w, list, nl, tsid), &b->intent_hr, &b->intent_ndcg);
-    }
+    for (int r = 0; r < n; r++)
+        for (int which = 0; which < 3; which++) {
+            const char *sids[SIDR_DEMO_ORACLE_K];
+            int ns;
+            score(sidr_demo_baseline_rank(w, (sidr_demo_baseline)which, &w->samples[first + r], sids, &ns), hr[which],
+                  ndcg[which]);
+        }
     b->rows = n;
-    if (n) {
-        b->popularity_hr /= n;
-        b->popularity_ndcg /= n;
-        b->oracle_hr /= n;
-        b->oracle_ndcg /= n;
-        b->intent_hr /= n;
-        b->intent_ndcg /= n;
+    for (int which = 0; which < 3 && n; which++) {
+        *hr[which] /= n;
+        *ndcg[which] /= n;
     }
 }

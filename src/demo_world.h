@@ -193,6 +193,17 @@ typedef struct {
 
 void sidr_demo_baselines_compute(const sidr_demo_world *w, int split, sidr_demo_baselines *b);
 
+typedef enum { SIDR_DEMO_POPULARITY, SIDR_DEMO_INTENT_RULE, SIDR_DEMO_ORACLE } sidr_demo_baseline;
+
+/* A baseline's ranked list for one sample as distinct SIDs (at most
+ * SIDR_DEMO_ORACLE_K, pointers into w's items); returns how many.  _rank also
+ * gives the target's rank in it (0-based, -1 a miss). */
+int sidr_demo_baseline_sids(const sidr_demo_world *w, sidr_demo_baseline which, const sidr_demo_sample *s,
+                            const char **out);
+int sidr_demo_baseline_rank(const sidr_demo_world *w, sidr_demo_baseline which, const sidr_demo_sample *s,
+                            const char **sids, int *n);
+const char *sidr_demo_baseline_name(sidr_demo_baseline which); /* "popularity", "intent-rule", "oracle" */
+
 /* The history-only intent rule above for one sample: up to k item indices,
  * best first; returns how many. */
 int sidr_demo_intent_rank(const sidr_demo_world *w, const sidr_demo_sample *s, int *out, int k);

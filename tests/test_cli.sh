@@ -244,5 +244,37 @@ if "$SIDR" bench --model "$M" --repeats 1 --prompt-tokens 4 --decode-tokens 3 --
   ok "bench --capture's table has the captured decode's line"
 else nok "bench --capture's table has the captured decode's line"; fi
 
+# demo build --baselines: each baseline as an eval file that eval-diff pairs with
+if "$SIDR" demo build --out "$TMP/dw" --seed 7 --users 80 --items 200 --codes 16 --quiet --json --baselines "$TMP/dwb" \
+     >"$TMP/dw.json" 2>"$TMP/err" && command -v python3 >/dev/null 2>&1 &&
+   python3 - "$TMP/dw.json" "$TMP/dwb" >"$TMP/why" 2>&1 <<'EOT'
+import json, math, sys
+summary = json.load(open(sys.argv[1]))["baselines_test"]
+for name, key in (("popularity", "popularity"), ("intent-rule", "intent_rule"), ("oracle", "oracle")):
+    for split in ("valid", "test"):
+        d = json.load(open("%s/%s.%s.json" % (sys.argv[2], name, split)))
+        assert d["split"] == split and d["mode"] == "baseline" and d["model"] == name, (name, split)
+        rows = d["per_row"]
+        assert [r["row"] for r in rows] == list(range(len(rows))) and d["metrics"]["rows"] == len(rows)
+        hr = ndcg = 0
+        for r in rows:
+            b = r["beams"]
+            assert 0 < len(b) <= 10 and len(set(b)) == len(b), r
+            assert r["rank"] == (b.index(r["target"]) if r["target"] in b else -1), r
+            hr += r["rank"] >= 0
+            ndcg += 1 / math.log2(r["rank"] + 2) if r["rank"] >= 0 else 0
+        assert abs(d["metrics"]["HR@10"] - hr / len(rows)) < 1e-9
+        if split == "test":
+            assert len(rows) == summary["rows"]
+            assert abs(hr / len(rows) - summary[key]["hr"]) < 1e-5 and abs(ndcg / len(rows) - summary[key]["ndcg"]) < 1e-5, name
+print("ok")
+EOT
+then ok "demo build --baselines writes each baseline's rows as eval files whose ranks give the summary's HR/NDCG"
+else nok "demo build --baselines writes each baseline's rows as eval files whose ranks give the summary's HR/NDCG"; sed 's/^/# /' "$TMP/err" "$TMP/why" | tail -5; fi
+check "eval-diff pairs the intent rule with the oracle" 0 "intent-rule (baseline)" -- \
+  "$SIDR" eval-diff "$TMP/dwb/intent-rule.test.json" "$TMP/dwb/oracle.test.json"
+check "demo build --baselines into a folder that cannot be made fails naming it" 1 "baselines $TMP/dw/train/x/y" -- \
+  "$SIDR" demo build --out "$TMP/dw2" --seed 7 --users 80 --items 200 --codes 16 --quiet --baselines "$TMP/dw/train/x/y"
+
 echo "1..$n"
 [ $failed = 0 ]

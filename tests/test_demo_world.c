@@ -8,6 +8,7 @@
 #define _XOPEN_SOURCE 700
 #endif
 #include <ftw.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -372,6 +373,25 @@ int main(void)
                "the history-only intent rule is at least 2x popularity (%.4f vs %.4f)", b.intent_hr, b.popularity_hr);
         tap_ok(b.oracle_hr >= b.intent_hr && b.oracle_hr >= 2 * b.popularity_hr,
                "the oracle is above both (%.4f)", b.oracle_hr);
+        /* the per-row lists behind them: distinct SIDs, the rank pointing at the target */
+        double *want[3] = { &b.popularity_hr, &b.intent_hr, &b.oracle_hr };
+        for (int which = 0; which < 3; which++) {
+            int hits = 0, good = 1;
+            for (int r = 0; r < w.split_n[2]; r++) {
+                const sidr_demo_sample *sm = &w.samples[w.split_first[2] + r];
+                const char *sids[SIDR_DEMO_ORACLE_K], *t = w.items[w.users[sm->user].ev[sm->pos].item].sid;
+                int n, rank = sidr_demo_baseline_rank(&w, (sidr_demo_baseline)which, sm, sids, &n);
+                good &= n > 0 && n <= SIDR_DEMO_ORACLE_K && rank >= -1 && rank < n;
+                for (int i = 0; i < n && good; i++) {
+                    for (int j = 0; j < i; j++) good &= strcmp(sids[i], sids[j]) != 0;
+                    good &= (i == rank) == !strcmp(sids[i], t);
+                }
+                hits += rank >= 0;
+            }
+            tap_ok(good && fabs((double)hits / w.split_n[2] - *want[which]) < 1e-12,
+                   "%s: per-row lists of distinct SIDs whose ranks give HR@10 %.4f", sidr_demo_baseline_name((sidr_demo_baseline)which),
+                   (double)hits / w.split_n[2]);
+        }
         int list[SIDR_DEMO_ORACLE_K];
         int k = sidr_demo_intent_rank(&w, &w.samples[0], list, SIDR_DEMO_ORACLE_K);
         int ok = k > 0 && k <= SIDR_DEMO_ORACLE_K;

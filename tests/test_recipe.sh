@@ -37,6 +37,14 @@ check "rl logs rewards, valid-SID rate and reasoning length per step" \
   'grep -q "\"reward_mean\"" "$L3" && grep -q "\"valid_sid_rate\"" "$L3" && grep -q "\"mean_reasoning_tokens\"" "$L3"'
 check "the evaluation table has the world's three baselines, three stages and Stage 3's three other decodings, with intervals" \
   'grep -q "^| popularity" "$TMP/install/eval.md" && grep -q "^| the world.s history-only intent rule | - | - | - | 0\.[0-9]* |" "$TMP/install/eval.md" && grep -q "^| the generator.s oracle" "$TMP/install/eval.md" && [ "$(grep -c "^| Stage [123] .* \[0\.[0-9]*, [01]\.[0-9]*\] |" "$TMP/install/eval.md")" = 6 ] && grep -q "^| Stage 3 | think, grounded mentions |" "$TMP/install/eval.md" && grep -q "^| Stage 3 | think, 8 traces at T 0.5 |" "$TMP/install/eval.md" && grep -q "^| Stage 3 | the world.s trace given | .* | 0\.0 |" "$TMP/install/eval.md"'
+check "the table pairs the stages and Stage 3 with the intent rule (sidr eval-diff, intervals)" \
+  'for l in "Stage 2 think − Stage 1 no-think" "Stage 3 think − Stage 2 think" "Stage 3 think − the intent rule"; do grep -q "^| $l | [-+][0-9.]* \[[-+][0-9.]*, [-+][0-9.]*\] | " "$TMP/install/eval.md" || exit 1; done'
+rule_row_matches() {
+  h=$("$SIDR" eval-diff "$TMP/work/baselines/intent-rule.test.json" "$TMP/work/eval-stage3.json" 2>/dev/null |
+      sed -n 's/^HR@10 *[0-9.]* *[0-9.]* *\([-+][0-9.]*\) .*/\1/p')
+  [ -n "$h" ] && grep -q "^| Stage 3 think − the intent rule | $h " "$TMP/install/eval.md"
+}
+check "the rule row is what eval-diff gives on the baseline's eval file" rule_row_matches
 check "the Stage-3 evaluation JSON is installed beside the table" 'grep -q "\"per_row\"" "$TMP/install/eval.json"'
 check "the installed demo holds a model and the data the explorer reads" \
   '[ -f "$TMP/install/model/model.safetensors" ] && [ -f "$TMP/install/data/index/"*.index.json ] && [ -d "$TMP/install/data/test" ]'

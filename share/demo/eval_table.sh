@@ -32,3 +32,24 @@ for st in 1:no-think:1 2:think:2 3:think:3 "3:think, grounded mentions:3-grounde
     "$(num "$f" mean_reasoning_tokens)" "$( [ "$mentions" = null ] || [ -z "$mentions" ] && echo - || printf '%.2f' "$mentions")" \
     "$(pct "$(num "$f" history_share)")" "$(pct "$(num "$f" top1_in_trace)")"
 done
+# Paired differences (sidr eval-diff; SIDR names the binary): the stages
+# against each other, and Stage 3 against the intent rule row by row, which
+# needs the baselines' eval files (demo build --baselines WORK/baselines).
+SIDR=${SIDR:-sidr}
+pair() { # LABEL A.json B.json
+  [ -f "$2" ] && [ -f "$3" ] || return 0
+  "$SIDR" eval-diff --json "$WORK/diff.tmp.json" "$2" "$3" >/dev/null 2>&1 || return 0
+  # shellcheck disable=SC2046
+  set -- "$1" $(tr -d ' \t\n' <"$WORK/diff.tmp.json" |
+    sed -n 's/.*"diff":{"HR@10":{"mean":\([-0-9.e]*\),"ci95":\[\([-0-9.e]*\),\([-0-9.e]*\)\]},"NDCG@10":{"mean":\([-0-9.e]*\),"ci95":\[\([-0-9.e]*\),\([-0-9.e]*\)\]}}.*/\1 \2 \3 \4 \5 \6/p')
+  [ $# = 7 ] && printf '| %s | %+.4f [%+.4f, %+.4f] | %+.4f [%+.4f, %+.4f] |\n' "$@"
+  rm -f "$WORK/diff.tmp.json"
+}
+if command -v "$SIDR" >/dev/null 2>&1 || [ -x "$SIDR" ]; then
+  echo
+  echo "| paired difference (B − A), test rows | HR@10 [95% interval] | NDCG@10 [95% interval] |"
+  echo "|---|---|---|"
+  pair "Stage 2 think − Stage 1 no-think" "$WORK/eval-stage1.json" "$WORK/eval-stage2.json"
+  pair "Stage 3 think − Stage 2 think" "$WORK/eval-stage2.json" "$WORK/eval-stage3.json"
+  pair "Stage 3 think − the intent rule" "$WORK/baselines/intent-rule.test.json" "$WORK/eval-stage3.json"
+fi

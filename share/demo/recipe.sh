@@ -68,7 +68,9 @@ start=$(date +%s)
 
 if stage world; then
 log "world"
-"$SIDR" demo build --out "$WORK/data" --seed "$SEED" --users "$USERS" --items "$ITEMS" --codes "$CODES" --json $Q >"$WORK/world.json"
+# (in WORK, so the baselines' eval files name the data as the evaluations do)
+(cd "$WORK" && "$SIDR" demo build --out data --seed "$SEED" --users "$USERS" --items "$ITEMS" --codes "$CODES" \
+  --baselines baselines --json $Q >world.json)
 
 log "tokenizer"
 "$SIDR" tokenizer train --data "$WORK/data" --vocab "$VOCAB" --out "$WORK/tokenizer"
@@ -152,7 +154,7 @@ mv "$DEST/model.new" "$DEST/model"
 mv "$DEST/data.new" "$DEST/data"
 # The evaluation table: the world's own baselines and each stage, with
 # bootstrap intervals and the grounding of the traces.
-sh "$HERE/eval_table.sh" "$WORK" >"$DEST/eval.md"
+SIDR="$SIDR" sh "$HERE/eval_table.sh" "$WORK" >"$DEST/eval.md"
 cp "$WORK/eval-stage3.json" "$DEST/eval.json"
 cat "$DEST/eval.md"
 log "done in $(( $(date +%s) - start )) s"

@@ -71,6 +71,7 @@ static const struct option build_opts[] = {
     { "quiet", no_argument, NULL, 'q' },
     { "json", no_argument, NULL, 'j' },
     { "baselines", required_argument, NULL, 'B' },
+    { "sid-method", required_argument, NULL, 'S' },
     { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 },
 };
@@ -94,6 +95,8 @@ static void build_help(void)
            "  --levels L       SID levels (default 3)\n"
            "  --codes K        codes per SID level (default 64)\n"
            "  --dim D          item-embedding dimensions (default 64)\n"
+           "  --sid-method M   rqkmeans (default: residual k-means) or rqvae (an RQ-VAE with 'sids\n"
+           "                   build --method rqvae' defaults); the texts cite the SIDs it gives\n"
            "  --category CAT   dataset name (default Home_and_Hobby)\n"
            "  --quiet          no progress on stderr\n"
            "  --json           summary as JSON on stdout\n"
@@ -215,6 +218,11 @@ static int cmd_demo_build(int argc, char **argv)
         case 'q': quiet = 1; break;
         case 'j': json = 1; break;
         case 'B': baselines_dir = optarg; break;
+        case 'S':
+            if (!strcmp(optarg, "rqkmeans")) o.sid_rqvae = 0;
+            else if (!strcmp(optarg, "rqvae")) o.sid_rqvae = 1;
+            else return usage_error("demo build", "--sid-method expects rqkmeans or rqvae, got '%s'", optarg);
+            break;
         case 'h': build_help(); return EXIT_OK;
         default: return usage_error("demo build", "unknown option");
         }
@@ -268,10 +276,11 @@ static int cmd_demo_build(int argc, char **argv)
         printf(",\"items\":%d,\"users\":%d,\"events\":%d,\"samples\":%d,\"splits\":{\"train\":%d,\"valid\":%d,"
                "\"test\":%d},\"targets_by_kind\":{\"step\":%d,\"upgrade\":%d,\"refill\":%d,\"noise\":%d},"
                "\"departments\":%d,\"categories\":%d,\"product_types\":%d,\"brands\":%d,\"intent_templates\":%d,"
-               "\"sid\":{\"levels\":%d,\"codes\":%d,\"collisions\":%d},",
+               "\"sid\":{\"method\":\"%s\",\"levels\":%d,\"codes\":%d,\"collisions\":%d},",
                w.n_items, w.n_users, w.n_events, w.n_samples, w.split_n[0], w.split_n[1], w.split_n[2],
                w.kind_count[0], w.kind_count[1], w.kind_count[2], w.kind_count[3], w.n_depts, w.n_cats, w.n_types,
-               w.n_brands, w.n_intents, w.sid_levels, w.sid_codes, w.sid_collisions);
+               w.n_brands, w.n_intents, w.opts.sid_rqvae ? "rqvae" : "rqkmeans", w.sid_levels, w.sid_codes,
+               w.sid_collisions);
         printf("\"baselines_test\":{\"rows\":%d,\"k\":%d,\"popularity\":{\"hr\":%.6f,\"ndcg\":%.6f},"
                "\"intent_rule\":{\"hr\":%.6f,\"ndcg\":%.6f},\"oracle\":{\"hr\":%.6f,\"ndcg\":%.6f}},",
                b.rows, SIDR_DEMO_ORACLE_K, b.popularity_hr, b.popularity_ndcg, b.intent_hr, b.intent_ndcg,
@@ -294,7 +303,8 @@ static int cmd_demo_build(int argc, char **argv)
                w.n_users, w.n_events, w.n_intents, w.kind_count[0], w.kind_count[1], w.kind_count[2], w.kind_count[3]);
         printf("samples      %d: train %d, valid %d, test %d (chronological 8:1:1, history <= %d)\n", w.n_samples,
                w.split_n[0], w.split_n[1], w.split_n[2], SIDR_DEMO_HISTORY);
-        printf("SIDs         %d levels x %d codes, %d collisions\n", w.sid_levels, w.sid_codes, w.sid_collisions);
+        printf("SIDs         %d levels x %d codes, %d collisions (%s)\n", w.sid_levels, w.sid_codes, w.sid_collisions,
+               w.opts.sid_rqvae ? "RQ-VAE" : "residual k-means");
         printf("baselines    test split, %d rows, HR@%d / NDCG@%d:\n", b.rows, SIDR_DEMO_ORACLE_K, SIDR_DEMO_ORACLE_K);
         printf("               popularity   %.4f / %.4f\n", b.popularity_hr, b.popularity_ndcg);
         printf("               intent rule  %.4f / %.4f   (history only)\n", b.intent_hr, b.intent_ndcg);

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "demo_internal.h"
+#include "rqvae.h"
 #include "strmap.h"
 #include "util.h"
 
@@ -303,6 +304,13 @@ static sidr_status build_catalog(sidr_demo_world *w)
 
 /* ---- SIDs ------------------------------------------------------------------------------ */
 
+/* The RQ-VAE's epochs as the world's progress stage "sids (RQ-VAE)". */
+static int rqvae_progress(void *user, const sidr_rqvae_progress *pr)
+{
+    const sidr_demo_world *w = user;
+    return w->opts.progress ? w->opts.progress(w->opts.user, "sids (RQ-VAE)", pr->epoch, pr->epochs) : 0;
+}
+
 static sidr_status build_sids(sidr_demo_world *w)
 {
     demo_priv *p = demo_p(w);
@@ -327,7 +335,20 @@ static sidr_status build_sids(sidr_demo_world *w)
     ro.seed = w->opts.seed;
     ro.progress = w->opts.progress;
     ro.user = w->opts.user;
-    if ((s = sidr_rq_build(p->emb.emb, n, p->emb.dim, &ro, &p->rq)))
+    if (w->opts.sid_rqvae) {
+        sidr_rqvae_opts vo;
+        sidr_rqvae_defaults(&vo);
+        vo.rq = ro;
+        vo.seed = w->opts.seed;
+        vo.progress = rqvae_progress;
+        vo.user = w;
+        sidr_rqvae_result vr;
+        if ((s = sidr_rqvae_build(p->emb.emb, n, p->emb.dim, &vo, &vr)))
+            return sidr_fail_context(s, "demo world: RQ-VAE: ");
+        p->rq = vr.rq; /* the codes and codebooks (latent space) are all the world keeps */
+        memset(&vr.rq, 0, sizeof vr.rq);
+        sidr_rqvae_result_free(&vr);
+    } else if ((s = sidr_rq_build(p->emb.emb, n, p->emb.dim, &ro, &p->rq)))
         return sidr_fail_context(s, "demo world: residual k-means: ");
     p->have_sids = 1;
     const sidr_rq_result *r = &p->rq;

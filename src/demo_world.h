@@ -81,6 +81,8 @@ typedef struct {
     int sid_levels;       /* default 3 */
     int sid_codes;        /* codes per level (default 64; must not exceed n_items) */
     int sid_dim;          /* item-embedding dimension (default 64) */
+    int sid_rqvae;        /* 1: the SIDs come from an RQ-VAE on the embeddings (rqvae.h, its
+                             defaults), 0 (default): residual k-means (rqkmeans.h) */
     const char *category; /* dataset name <Cat> (default "Home_and_Hobby") */
     sidr_progress_fn progress; /* may be NULL */
     void *user;

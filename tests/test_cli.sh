@@ -276,5 +276,35 @@ check "eval-diff pairs the intent rule with the oracle" 0 "intent-rule (baseline
 check "demo build --baselines into a folder that cannot be made fails naming it" 1 "baselines $TMP/dw/train/x/y" -- \
   "$SIDR" demo build --out "$TMP/dw2" --seed 7 --users 80 --items 200 --codes 16 --quiet --baselines "$TMP/dw/train/x/y"
 
+# demo build --sid-method rqvae: the same world with RQ-VAE SIDs, which its texts cite
+if "$SIDR" demo build --out "$TMP/dwv" --seed 7 --users 80 --items 200 --codes 16 --quiet --json --sid-method rqvae \
+     >"$TMP/dwv.json" 2>"$TMP/err" && command -v python3 >/dev/null 2>&1 &&
+   python3 - "$TMP/dw" "$TMP/dwv" >"$TMP/why" 2>&1 <<'EOT'
+import csv, glob, json, re, sys
+csv.field_size_limit(1 << 30)
+def world(d):
+    w = json.load(open(d + "/demo_world.json"))
+    return w, {it["id"]: it["sid"] for it in w["items"]}
+wk, sk = world(sys.argv[1])
+wv, sv = world(sys.argv[2])
+assert wk["settings"]["sid_method"] == "rqkmeans" and wv["settings"]["sid_method"] == "rqvae"
+assert [(it["type"], it["brand"], it["price"]) for it in wk["items"]] == [(it["type"], it["brand"], it["price"]) for it in wv["items"]], "the catalogue differs"
+assert sum(sk[i] != sv[i] for i in sk) > len(sk) / 2, "the SIDs hardly differ"
+assert len(set(sv.values())) == len(sv), "RQ-VAE SIDs collide"
+index = json.load(open(glob.glob(sys.argv[2] + "/index/*.index.json")[0]))
+assert {k: "".join(v) for k, v in index.items()} == sv
+cited = 0
+for r in csv.DictReader(open(glob.glob(sys.argv[2] + "/index/*.integrated_narrative.csv")[0])):
+    for m in re.findall(r"<a_\d+><b_\d+><c_\d+>", r["reasoning_path"] + r["integrated_narrative"]):
+        assert m in set(sv.values()), m
+        cited += 1
+assert cited > 100, cited
+print("ok")
+EOT
+then ok "demo build --sid-method rqvae: the same catalogue with RQ-VAE SIDs, unique, in index.json and in every text"
+else nok "demo build --sid-method rqvae: the same catalogue with RQ-VAE SIDs, unique, in index.json and in every text"; sed 's/^/# /' "$TMP/err" "$TMP/why" | tail -5; fi
+check "demo build --sid-method of an unknown method is refused naming the choices" 2 "rqkmeans or rqvae" -- \
+  "$SIDR" demo build --out "$TMP/dwx" --sid-method pq
+
 echo "1..$n"
 [ $failed = 0 ]

@@ -8,7 +8,7 @@
 # at the end the Stage-3 model and the evaluation data are copied into
 # share/demo/model and share/demo/data, and the evaluation table into
 # share/demo/eval.json and share/demo/eval.md.  Knobs (environment):
-#   SEED, USERS, ITEMS, VOCAB, CODES, MODEL_ARGS, ALIGN_EPOCHS, ALIGN_WEIGHTS, ALIGN_LR,
+#   SEED, USERS, ITEMS, VOCAB, CODES, SID_METHOD (rqkmeans or rqvae), MODEL_ARGS, ALIGN_EPOCHS, ALIGN_WEIGHTS, ALIGN_LR,
 #   REASON_EPOCHS, REASON_LR, REASON_ANSWER_WEIGHT (train reason --answer-weight), ALIGN_STEPS and REASON_STEPS (a step budget instead of epochs), RL_STEPS, RL_LR, RL_PROMPTS, RL_GROUP, MAX_NEW, DEST (where to install;
 #   default this folder), QUIET,
 #   EVAL_ROWS (default: the whole test split), TRACES (sampled traces of the last
@@ -44,6 +44,7 @@ ALIGN_LR=${ALIGN_LR:-1e-3}
 REASON_LR=${REASON_LR:-5e-4}
 REASON_ANSWER_WEIGHT=${REASON_ANSWER_WEIGHT:-1}
 CODES=${CODES:-64}
+SID_METHOD=${SID_METHOD:-rqkmeans}
 MODEL_ARGS=${MODEL_ARGS:-}
 MAX_NEW=${MAX_NEW:-256}
 DEST=${DEST:-$HERE}
@@ -70,7 +71,7 @@ if stage world; then
 log "world"
 # (in WORK, so the baselines' eval files name the data as the evaluations do)
 (cd "$WORK" && "$SIDR" demo build --out data --seed "$SEED" --users "$USERS" --items "$ITEMS" --codes "$CODES" \
-  --baselines baselines --json $Q >world.json)
+  --sid-method "$SID_METHOD" --baselines baselines --json $Q >world.json)
 
 log "tokenizer"
 "$SIDR" tokenizer train --data "$WORK/data" --vocab "$VOCAB" --out "$WORK/tokenizer"

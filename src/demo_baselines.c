@@ -170,28 +170,28 @@ static int distinct_sids(const sidr_demo_world *w, const int *list, int n, const
     return m;
 }
 
-/* The popularity list: the most frequent training targets (item order breaks ties). */
-static int popularity_list(const sidr_demo_world *w, int *list)
+void demo_popularity_build(sidr_demo_world *w)
 {
-    const demo_priv *p = demo_p(w);
-    int np = 0;
+    demo_priv *p = demo_p(w);
     double ps[SIDR_DEMO_ORACLE_K];
+    p->n_pop = 0;
     for (int i = 0; i < w->n_items; i++)
-        if (p->train_pop[i] > 0) top_insert(list, ps, &np, SIDR_DEMO_ORACLE_K, i, p->train_pop[i]);
-    return np;
+        if (p->train_pop[i] > 0) top_insert(p->pop_list, ps, &p->n_pop, SIDR_DEMO_ORACLE_K, i, p->train_pop[i]);
 }
 
 int sidr_demo_baseline_sids(const sidr_demo_world *w, sidr_demo_baseline which, const sidr_demo_sample *s,
                             const char **out)
 {
-    int list[SIDR_DEMO_ORACLE_K], n = 0;
     const sidr_demo_event *ev = &w->users[s->user].ev[s->pos];
+    const demo_priv *p = demo_p(w);
+    int list[SIDR_DEMO_ORACLE_K], n;
     switch (which) {
-    case SIDR_DEMO_POPULARITY: n = popularity_list(w, list); break;
-    case SIDR_DEMO_INTENT_RULE: n = sidr_demo_intent_rank(w, s, list, SIDR_DEMO_ORACLE_K); break;
+    case SIDR_DEMO_POPULARITY: return distinct_sids(w, p->pop_list, p->n_pop, out);
     case SIDR_DEMO_ORACLE: return distinct_sids(w, ev->oracle, ev->n_oracle, out);
+    default:
+        n = sidr_demo_intent_rank(w, s, list, SIDR_DEMO_ORACLE_K);
+        return distinct_sids(w, list, n, out);
     }
-    return distinct_sids(w, list, n, out);
 }
 
 const char *sidr_demo_baseline_name(sidr_demo_baseline which)

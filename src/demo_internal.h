@@ -121,6 +121,7 @@ typedef struct {
     double *popw, *ncdf;
     int *ntop, ntop_k;
     double *train_pop;              /* train-split target counts per item (baselines) */
+    int pop_list[SIDR_DEMO_ORACLE_K], n_pop; /* the popularity baseline: the most frequent training targets */
     /* SID machinery results, kept for the codebooks file */
     sidr_embed_result emb;
     sidr_rq_result rq;
@@ -174,6 +175,8 @@ typedef struct {
     int brand_dept[DEMO_DEPTS];     /* brand of the latest purchase per department, -1 */
     int tier;                       /* the window's mean tier, rounded */
 } demo_reading;
+/* Fills pop_list from train_pop (demo_baselines.c); once, after the split. */
+void demo_popularity_build(sidr_demo_world *w);
 void demo_read_history(const sidr_demo_world *w, const sidr_demo_sample *s, demo_reading *r);
 /* Steps of template tmpl whose type the items hist[0..nh) do not hold, the
  * lowest stage first and in table order, into open (DEMO_MAX_STEPS); their count. */

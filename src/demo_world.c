@@ -825,6 +825,7 @@ static void build_samples(sidr_demo_world *w)
         const sidr_demo_sample *s = &w->samples[i];
         p->train_pop[w->users[s->user].ev[s->pos].item] += 1;
     }
+    demo_popularity_build(w);
 }
 
 /* ---- texts ------------------------------------------------------------------------------------ */

@@ -15,6 +15,7 @@
 #include "commands.h"
 #include "dataset.h"
 #include "demo_world.h"
+#include "eval_summary.h"
 #include "metrics.h"
 #include "progress.h"
 #include "util.h"
@@ -128,13 +129,14 @@ static sidr_status write_baseline(const sidr_demo_world *w, sidr_demo_baseline w
     cJSON_AddBoolToObject(root, "complete", 1);
     metrics m;
     memset(&m, 0, sizeof m);
-    cJSON *mj = cJSON_AddObjectToObject(root, "metrics");
-    cJSON *rows = cJSON_AddArrayToObject(root, "per_row");
+    int *ranks = xmalloc((size_t)(w->split_n[split] > 0 ? w->split_n[split] : 1) * sizeof *ranks);
+    cJSON *rows = cJSON_CreateArray();
     for (int r = 0; r < w->split_n[split]; r++) {
         const sidr_demo_sample *s = &w->samples[w->split_first[split] + r];
         const char *sids[SIDR_DEMO_ORACLE_K];
         int n, rank = sidr_demo_baseline_rank(w, which, s, sids, &n);
         metrics_add(&m, rank, 0, 0, 0, NULL);
+        ranks[r] = rank;
         cJSON *o = cJSON_CreateObject();
         cJSON_AddNumberToObject(o, "row", r);
         cJSON_AddStringToObject(o, "user", w->users[s->user].id);
@@ -144,17 +146,10 @@ static sidr_status write_baseline(const sidr_demo_world *w, sidr_demo_baseline w
         for (int k = 0; k < n; k++) cJSON_AddItemToArray(b, cJSON_CreateString(sids[k]));
         cJSON_AddItemToArray(rows, o);
     }
-    for (int i = 0; i < METRICS_N_K; i++) {
-        char k[16];
-        snprintf(k, sizeof k, "HR@%d", metrics_k[i]);
-        cJSON_AddNumberToObject(mj, k, m.rows ? m.hr[i] / m.rows : 0);
-    }
-    for (int i = 0; i < METRICS_N_K; i++) {
-        char k[16];
-        snprintf(k, sizeof k, "NDCG@%d", metrics_k[i]);
-        cJSON_AddNumberToObject(mj, k, m.rows ? m.ndcg[i] / m.rows : 0);
-    }
-    cJSON_AddNumberToObject(mj, "rows", (double)m.rows);
+    eval_intervals iv = eval_intervals_of(ranks, w->split_n[split]);
+    free(ranks);
+    cJSON_AddItemToObject(root, "metrics", eval_metrics_json(&m, 0, &iv));
+    cJSON_AddItemToObject(root, "per_row", rows);
     sidr_status st = write_json_file(path, root);
     cJSON_Delete(root);
     return st;

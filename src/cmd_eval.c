@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "eval_summary.h"
 #include "commands.h"
 #include "grounding.h"
 #include "metrics.h"
@@ -69,24 +70,6 @@ typedef struct {
     metrics_grounding g;
 } row_result;
 
-/* The 95% bootstrap intervals of HR@10 and NDCG@10 over the rows' ranks,
- * taken in row order so that merged shards give the full run's interval. */
-typedef struct {
-    metrics_interval hr10, ndcg10;
-} eval_intervals;
-
-static eval_intervals intervals_of(const int *rank, long n)
-{
-    eval_intervals iv;
-    double *x = xmalloc((size_t)(n > 0 ? n : 1) * sizeof *x);
-    for (long i = 0; i < n; i++) x[i] = metric_hr(rank[i], 10);
-    iv.hr10 = metrics_bootstrap(x, n, METRICS_RESAMPLES, METRICS_SEED);
-    for (long i = 0; i < n; i++) x[i] = metric_ndcg(rank[i], 10);
-    iv.ndcg10 = metrics_bootstrap(x, n, METRICS_RESAMPLES, METRICS_SEED);
-    free(x);
-    return iv;
-}
-
 static void print_share(FILE *f, const char *what, double v)
 {
     if (v < 0) fprintf(f, "%s -", what);
@@ -116,54 +99,6 @@ static void print_table(FILE *f, const metrics *m, long total_rows, double wall,
     }
 }
 
-static void add_share(cJSON *o, const char *key, double v)
-{
-    if (v < 0) cJSON_AddNullToObject(o, key);
-    else cJSON_AddNumberToObject(o, key, v);
-}
-
-static cJSON *interval_json(const metrics_interval *v)
-{
-    cJSON *a = cJSON_CreateArray();
-    cJSON_AddItemToArray(a, cJSON_CreateNumber(v->lo));
-    cJSON_AddItemToArray(a, cJSON_CreateNumber(v->hi));
-    return a;
-}
-
-/* The summary: means, intervals and grounding. */
-static cJSON *metrics_json(const metrics *m, double wall, const eval_intervals *iv)
-{
-    double n = m->rows ? (double)m->rows : 1;
-    cJSON *o = cJSON_CreateObject();
-    char key[16];
-    for (int i = 0; i < METRICS_N_K; i++) {
-        snprintf(key, sizeof key, "HR@%d", metrics_k[i]);
-        cJSON_AddNumberToObject(o, key, m->hr[i] / n);
-    }
-    for (int i = 0; i < METRICS_N_K; i++) {
-        snprintf(key, sizeof key, "NDCG@%d", metrics_k[i]);
-        cJSON_AddNumberToObject(o, key, m->ndcg[i] / n);
-    }
-    cJSON_AddNumberToObject(o, "rows", (double)m->rows);
-    cJSON_AddNumberToObject(o, "invalid_sid_rate", m->invalid / n);
-    cJSON_AddNumberToObject(o, "mean_reasoning_tokens", m->reasoning_tokens / n);
-    cJSON_AddNumberToObject(o, "wall_seconds", wall);
-    cJSON *ci = cJSON_AddObjectToObject(o, "ci95");
-    cJSON_AddItemToObject(ci, "HR@10", interval_json(&iv->hr10));
-    cJSON_AddItemToObject(ci, "NDCG@10", interval_json(&iv->ndcg10));
-    cJSON_AddNumberToObject(ci, "resamples", METRICS_RESAMPLES);
-    cJSON_AddNumberToObject(ci, "seed", METRICS_SEED);
-    cJSON *g = cJSON_AddObjectToObject(o, "grounding");
-    cJSON_AddNumberToObject(g, "trace_rows", (double)m->trace_rows);
-    cJSON_AddNumberToObject(g, "sid_mentions", (double)m->mentions);
-    add_share(g, "mean_sid_mentions", m->trace_rows ? (double)m->mentions / (double)m->trace_rows : -1);
-    add_share(g, "catalogue_share", metrics_catalogue_share(m));
-    add_share(g, "history_share", metrics_history_share(m));
-    add_share(g, "top1_in_trace", metrics_top1_in_trace(m));
-    add_share(g, "mean_forced_tokens", m->trace_rows ? (double)m->forced / (double)m->trace_rows : -1);
-    return o;
-}
-
 /* What identifies an evaluation: a result file continues only its own. */
 typedef struct {
     const char *model, *data, *split;
@@ -177,7 +112,7 @@ static eval_intervals intervals_of_rows(const row_result *res, long n)
 {
     int *ranks = xmalloc((size_t)(n > 0 ? n : 1) * sizeof *ranks);
     for (long i = 0; i < n; i++) ranks[i] = res[i].rank;
-    eval_intervals iv = intervals_of(ranks, n);
+    eval_intervals iv = eval_intervals_of(ranks, n);
     free(ranks);
     return iv;
 }
@@ -219,7 +154,7 @@ static sidr_status write_result(const char *path, const eval_meta *e, const row_
     cJSON *root = meta_json(e);
     eval_intervals iv = intervals_of_rows(res, done);
     cJSON_AddBoolToObject(root, "complete", done == e->last - e->first);
-    cJSON_AddItemToObject(root, "metrics", metrics_json(m, wall, &iv));
+    cJSON_AddItemToObject(root, "metrics", eval_metrics_json(m, wall, &iv));
     cJSON *rows = cJSON_AddArrayToObject(root, "per_row");
     for (long i = 0; i < done; i++) {
         cJSON *o = cJSON_CreateObject();
@@ -653,7 +588,7 @@ int cmd_eval_merge(int argc, char **argv)
         qsort(ranked, (size_t)n_ranked, sizeof *ranked, cmp_ranked);
         int *ranks = xmalloc((size_t)(n_ranked ? n_ranked : 1) * sizeof *ranks);
         for (long i = 0; i < n_ranked; i++) ranks[i] = ranked[i].rank;
-        eval_intervals iv = intervals_of(ranks, n_ranked);
+        eval_intervals iv = eval_intervals_of(ranks, n_ranked);
         free(ranks);
         print_table(stdout, &m, (long)limit, wall, &iv);
         if (!complete) fprintf(stderr, "sidr eval-merge: warning: the shards cover %ld of %.0f rows\n", m.rows, limit);
@@ -666,7 +601,7 @@ int cmd_eval_merge(int argc, char **argv)
             }
             cJSON_AddNumberToObject(root, "shards", argc - optind);
             cJSON_AddBoolToObject(root, "complete", complete);
-            cJSON_AddItemToObject(root, "metrics", metrics_json(&m, wall, &iv));
+            cJSON_AddItemToObject(root, "metrics", eval_metrics_json(&m, wall, &iv));
             cJSON_AddItemToObject(root, "per_row", all_rows);
             all_rows = NULL;
             sidr_status s = write_json_file(out_path, root);

@@ -1,7 +1,7 @@
 #!/bin/sh
 # The demo's evaluation table from a recipe's WORK folder: the world's
 # baselines (popularity, its history-only intent rule, the generator's
-# oracle; world.json) and each stage's eval-stageN.json, with the 95%
+# oracle; from their eval files in WORK/baselines, else world.json) and each stage's eval-stageN.json, with the 95%
 # bootstrap intervals sidr eval reports and the grounding of the traces.
 #   share/demo/eval_table.sh WORK > eval.md
 set -eu
@@ -20,7 +20,14 @@ for b in popularity intent_rule oracle; do
     intent_rule) name="the world's history-only intent rule" ;;
     oracle) name="the generator's oracle (knows the latent intent)" ;;
   esac
-  printf '| %s | - | - | - | %.4f | %.4f | - | - | - | - |\n' "$name" "$(base "$b" 1)" "$(base "$b" 2)"
+  f="$WORK/baselines/$(echo "$b" | tr _ -).test.json"
+  if [ -f "$f" ]; then # the baseline's own eval file (demo build --baselines): with intervals
+    set -- $(ci "$f")
+    printf '| %s | - | %.4f | %.4f | %.4f [%.4f, %.4f] | %.4f [%.4f, %.4f] | - | - | - | - |\n' "$name" \
+      "$(num "$f" HR@1)" "$(num "$f" HR@5)" "$(num "$f" HR@10)" "$1" "$2" "$(num "$f" NDCG@10)" "$3" "$4"
+  else
+    printf '| %s | - | - | - | %.4f | %.4f | - | - | - | - |\n' "$name" "$(base "$b" 1)" "$(base "$b" 2)"
+  fi
 done
 for st in 1:no-think:1 2:think:2 3:think:3 "3:think, grounded mentions:3-grounded" "3:think, 8 traces at T 0.5:3-traces8" "3:the world's trace given:3-given"; do
   n=${st%%:*} rest=${st#*:} mode=${rest%:*} f="$WORK/eval-stage${st##*:}.json"

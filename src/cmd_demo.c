@@ -274,7 +274,7 @@ static int cmd_demo_build(int argc, char **argv)
                "\"sid\":{\"method\":\"%s\",\"levels\":%d,\"codes\":%d,\"collisions\":%d},",
                w.n_items, w.n_users, w.n_events, w.n_samples, w.split_n[0], w.split_n[1], w.split_n[2],
                w.kind_count[0], w.kind_count[1], w.kind_count[2], w.kind_count[3], w.n_depts, w.n_cats, w.n_types,
-               w.n_brands, w.n_intents, w.opts.sid_rqvae ? "rqvae" : "rqkmeans", w.sid_levels, w.sid_codes,
+               w.n_brands, w.n_intents, sidr_demo_sid_method_name(&w.opts), w.sid_levels, w.sid_codes,
                w.sid_collisions);
         printf("\"baselines_test\":{\"rows\":%d,\"k\":%d,\"popularity\":{\"hr\":%.6f,\"ndcg\":%.6f},"
                "\"intent_rule\":{\"hr\":%.6f,\"ndcg\":%.6f},\"oracle\":{\"hr\":%.6f,\"ndcg\":%.6f}},",

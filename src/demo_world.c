@@ -304,6 +304,11 @@ static sidr_status build_catalog(sidr_demo_world *w)
 
 /* ---- SIDs ------------------------------------------------------------------------------ */
 
+const char *sidr_demo_sid_method_name(const sidr_demo_opts *o)
+{
+    return o->sid_rqvae ? "rqvae" : "rqkmeans";
+}
+
 /* The RQ-VAE's epochs as the world's progress stage "sids (RQ-VAE)". */
 static int rqvae_progress(void *user, const sidr_rqvae_progress *pr)
 {

@@ -176,6 +176,7 @@ const char *sidr_demo_type_path(int type);     /* "Pet Supplies > Aquarium Setup
 const char *sidr_demo_intent_key(int intent);  /* "aquarium" */
 const char *sidr_demo_intent_name(int intent); /* "setting up a freshwater aquarium" */
 const char *sidr_demo_kind_name(int kind);     /* "step", "upgrade", "refill", "noise" */
+const char *sidr_demo_sid_method_name(const sidr_demo_opts *o); /* "rqkmeans" or "rqvae" */
 
 /* Baselines on one split's rows (HR@K with K = SIDR_DEMO_ORACLE_K, hits by SID
  * string as SPEC §1.6 counts them):

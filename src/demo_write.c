@@ -228,7 +228,7 @@ static sidr_status write_world_json(const sidr_demo_world *w, const char *path)
     fprintf(f, "  \"settings\": {\"seed\": %llu, \"items\": %d, \"users\": %d, \"min_len\": %d, \"max_len\": %d, "
                "\"sid_levels\": %d, \"sid_codes\": %d, \"sid_dim\": %d, \"sid_method\": \"%s\", \"category\": ",
             (unsigned long long)op->seed, op->n_items, op->n_users, op->min_len, op->max_len, op->sid_levels,
-            op->sid_codes, op->sid_dim, op->sid_rqvae ? "rqvae" : "rqkmeans");
+            op->sid_codes, op->sid_dim, sidr_demo_sid_method_name(op));
     json_str(f, w->category);
     fprintf(f, "},\n  \"counts\": {\"items\": %d, \"users\": %d, \"events\": %d, \"samples\": %d, \"train\": %d, "
                "\"valid\": %d, \"test\": %d, \"sid_collisions\": %d, \"targets_by_kind\": {\"step\": %d, "

@@ -386,10 +386,24 @@ int main(void)
                     for (int j = 0; j < i; j++) good &= strcmp(sids[i], sids[j]) != 0;
                     good &= (i == rank) == !strcmp(sids[i], t);
                 }
+                /* the same list reduced here: the rule's items, the oracle's, in order and without repeats */
+                int items[SIDR_DEMO_ORACLE_K], ni = 0, m = 0;
+                if (which == SIDR_DEMO_INTENT_RULE) ni = sidr_demo_intent_rank(&w, sm, items, SIDR_DEMO_ORACLE_K);
+                else if (which == SIDR_DEMO_ORACLE) {
+                    ni = w.users[sm->user].ev[sm->pos].n_oracle;
+                    memcpy(items, w.users[sm->user].ev[sm->pos].oracle, (size_t)ni * sizeof *items);
+                }
+                for (int i = 0; i < ni && good; i++) {
+                    const char *x = w.items[items[i]].sid;
+                    int seen = 0;
+                    for (int j = 0; j < i; j++) seen |= !strcmp(w.items[items[j]].sid, x);
+                    if (!seen) good &= m < n && !strcmp(sids[m++], x);
+                }
+                if (which != SIDR_DEMO_POPULARITY) good &= m == n;
                 hits += rank >= 0;
             }
             tap_ok(good && fabs((double)hits / w.split_n[2] - *want[which]) < 1e-12,
-                   "%s: per-row lists of distinct SIDs whose ranks give HR@10 %.4f", sidr_demo_baseline_name((sidr_demo_baseline)which),
+                   "%s: per-row lists, the baseline's own items reduced to distinct SIDs, whose ranks give HR@10 %.4f", sidr_demo_baseline_name((sidr_demo_baseline)which),
                    (double)hits / w.split_n[2]);
         }
         int list[SIDR_DEMO_ORACLE_K];

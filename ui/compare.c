@@ -426,9 +426,9 @@ void cmp_export_md(app *a, FILE *f, int split, int row)
     fprintf(f, "\n\n**Target:** A %s, B %s%s; %s.\n\n", ra, rb, c->n_edits ? " (on the edited history)" : "", dv);
     int n = c->a.n_top > c->b.n_top ? c->a.n_top : c->b.n_top;
     fputs("| rank | A: SID | score | title | B: SID | score | title | move |\n|---|---|---|---|---|---|---|---|\n", f);
+    const run_sum *side[2] = { &c->a, &c->b };
     for (int i = 0; i < n; i++) {
         fprintf(f, "| %d |", i + 1);
-        const run_sum *side[2] = { &c->a, &c->b };
         for (int k = 0; k < 2; k++) {
             const run_sum *s = side[k];
             if (i >= s->n_top) { fputs(" | | |", f); continue; }
@@ -442,7 +442,6 @@ void cmp_export_md(app *a, FILE *f, int split, int row)
     }
     fputc('\n', f);
     const char *names[2] = { "A", "B" };
-    const run_sum *side[2] = { &c->a, &c->b };
     for (int k = 0; k < 2 && c->a.set.think; k++) {
         const char *t = side[k]->reasoning ? side[k]->reasoning : "";
         const char *fence = strstr(t, "```") ? "~~~~" : "```";

@@ -101,7 +101,8 @@ done
 check "a final folder overwritten by $more killed longer runs never mixes weights and state" '[ $more -ge 3 ] && [ $mixed = 0 ]'
 
 # a swap cut between its two renames: checkpoint-N.old without checkpoint-N is put back
-last=$(ls -d "$TMP/run"/checkpoint-* | sed 's/.*-//' | sort -n | tail -1)
+# (the newest complete checkpoint: the last kill may have left a checkpoint-N.tmp beside them)
+last=$(ls -d "$TMP/run"/checkpoint-* | sed -n 's/.*checkpoint-\([0-9][0-9]*\)$/\1/p' | sort -n | tail -1)
 mv "$TMP/run/checkpoint-$last" "$TMP/run/checkpoint-$last.old"
 mkdir "$TMP/run/best.tmp"; : >"$TMP/run/model.safetensors.tmp4242"
 "$SIDR" train align --model "$TMP/m" --data "$DATA" --derive-train --out "$TMP/run" --max-steps $STEPS --batch 2 \

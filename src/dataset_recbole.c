@@ -518,7 +518,7 @@ static sidr_status load_rb_plain(sidr_dataset *ds, const char *path, rb_ctx *x)
         if (rank[in[i].user] < 0) rank[in[i].user] = next_rank++;
         in[i].rank = rank[in[i].user];
     }
-    qsort(in, n_in, sizeof *in, cmp_inter_user_time);
+    if (n_in > 1) qsort(in, n_in, sizeof *in, cmp_inter_user_time); /* in is NULL when the file has no rows */
     ks = xmalloc((n_in ? n_in : 1) * sizeof *ks);
     size_t n_ks = 0;
     int H = ds->max_history;

@@ -323,7 +323,8 @@ int task_build(task_text *out, task_kind kind, const sidr_dataset *ds, const tas
         out->kind = kind;
         out->chat = 1;
         out->system = xstrdup(SIDR_PREAMBLE "\nCan you recommend the next item for the user based on their interaction history?\n");
-        out->user = cat3("The user has sequentially interacted with items ", h,
+        out->user = cat3("The user has sequentially interacted with items ",
+                         variant & TASK_VARIANT_HIDDEN_HISTORY ? "that are not shown" : h,
                          ". Can you recommend the next item for him? Let's think step by step before making "
                          "recommendation. Directly output the item SID after thinking.");
         sbuf resp = { 0 };

@@ -34,6 +34,10 @@ typedef enum {
     TASK_COUNT
 } task_kind;
 
+/* Variant bit of a TASK_REASONING sample: the prompt hides the history, so
+ * only the reasoning can lead to the answer (train reason --trace-answer). */
+#define TASK_VARIANT_HIDDEN_HISTORY 1u
+
 /* "sid-history-to-sid", ... ("?" for others). */
 const char *task_name(task_kind k);
 

@@ -344,6 +344,18 @@ sidr_status train_tokenize(trainer *t, const sample_spec *specs, int n, const ta
                         q->ans = p + 1;
                         break;
                     }
+            if (kind == TASK_REASONING && (specs[i].variant & TASK_VARIANT_HIDDEN_HISTORY)) {
+                /* nothing before the answer can be predicted without the history */
+                if (q->ans >= q->hi) {
+                    free(q->ids);
+                    out->n--;
+                    out->skipped[kind]++;
+                    task_tokens_free(tk);
+                    continue;
+                }
+                q->lo = q->ans;
+                out->hidden_history++;
+            }
             q->kind = kind;
             q->row = specs[i].kind == TASK_TITLE_TO_SID_ITEM || specs[i].kind == TASK_ITEM_NARRATIVE ||
                              specs[i].kind == TASK_GENERAL ? -1 : specs[i].row;
@@ -1099,6 +1111,11 @@ static sidr_status build_specs(trainer *t, int valid, const task_general *g, sam
     if (t->o.stage == STAGE_REASON) {
         for (int i = 0; i < n_rows; i++)
             spec_push(&v, &n, &cap, (sample_spec){ TASK_REASONING, sp, rows[i], -1, 0 });
+        /* the same rows with the history hidden: the answer can only come from the trace, which the
+         * model otherwise learns to bypass (the history predicts the SID as well as the trace does) */
+        for (int i = 0; !valid && t->o.trace_answer > 0 && i < n_rows; i++)
+            if ((double)(train_rng_seed(t->o.seed, 5, (uint64_t)rows[i]) >> 11) * 0x1p-53 < t->o.trace_answer)
+                spec_push(&v, &n, &cap, (sample_spec){ TASK_REASONING, sp, rows[i], -1, TASK_VARIANT_HIDDEN_HISTORY });
         for (int it = 0; !valid && it < t->ds.n_items; it++) {
             if (!t->ds.items[it].sid) continue;
             if (t->o.mix_mask & (1u << TASK_TITLE_TO_SID_ITEM)) {
@@ -1151,6 +1168,11 @@ static void report_set(const trainer *t, const char *what, const seq_set *s, cJS
         if (!t->o.quiet && (s->dropped_long[k] || s->skipped[k]))
             fprintf(stderr, "  (%d longer than --max-len %d dropped, %d could not be built)\n", s->dropped_long[k],
                     t->o.max_len, s->skipped[k]);
+    }
+    if (s->hidden_history) {
+        cJSON_AddNumberToObject(cJSON_GetObjectItem(o, task_name(TASK_REASONING)), "history_hidden", s->hidden_history);
+        if (!t->o.quiet)
+            fprintf(stderr, "    of them %d with the history hidden (answer from the reasoning alone)\n", s->hidden_history);
     }
 }
 
@@ -1319,7 +1341,10 @@ static sidr_status sft_run(trainer *t, const task_general *general)
         cJSON_AddNumberToObject(o, "warmup_steps", (double)t->opt.o.warmup_steps);
         cJSON_AddNumberToObject(o, "batch", t->o.batch);
         cJSON_AddNumberToObject(o, "grad_accum", t->o.grad_accum);
-        if (t->o.stage == STAGE_REASON) cJSON_AddNumberToObject(o, "answer_weight", t->o.answer_weight);
+        if (t->o.stage == STAGE_REASON) {
+            cJSON_AddNumberToObject(o, "answer_weight", t->o.answer_weight);
+            cJSON_AddNumberToObject(o, "trace_answer", t->o.trace_answer);
+        }
         if (weight) {
             cJSON *w = cJSON_AddObjectToObject(o, "task_weights");
             for (int k = 1; k < TASK_COUNT; k++)

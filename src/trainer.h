@@ -54,6 +54,9 @@ typedef struct {
     unsigned mix_mask;           /* reason: Stage-1 item tasks (2, 6) mixed into the pool, so alignment stays */
     double answer_weight;        /* reason: loss weight of each answer token after </think> against 1 for
                                   * the reasoning's (default 1: a plain token mean) */
+    double trace_answer;         /* reason: fraction of the training rows that also appear with the history
+                                  * hidden from the prompt, loss on the answer only, so that the SID must be
+                                  * read from the reasoning (default 0) */
     double task_weight[TASK_COUNT]; /* align: expected copies of each sequence of task k per
                                      * epoch (default 1; 0.5 = half of them, drawn anew each epoch) */
 
@@ -118,6 +121,7 @@ typedef struct {
     int per_kind[TASK_COUNT];        /* sequences kept */
     int dropped_long[TASK_COUNT];    /* longer than max_len */
     int skipped[TASK_COUNT];         /* could not be built or had no loss tokens */
+    int hidden_history;              /* reasoning sequences with the history hidden (--trace-answer) */
     long tokens;
 } seq_set;
 

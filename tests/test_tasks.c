@@ -233,6 +233,22 @@ static void exact_texts(const sidr_dataset *ds, const sidr_tokenizer *tok)
     snprintf(want, n, "%s<think>\n%s\n</think>\n\n<a_0><b_7><c_10><|im_end|>\n", ref, why);
     check_str(got, want, "reasoning: <think>\\n{reasoning}\\n</think>\\n\\n{SID}<|im_end|>\\n after the prompt");
     free(want);
+    {
+        /* the hidden-history variant (train reason --trace-answer): the same
+         * reasoning and answer, the prompt without the history's SIDs */
+        task_text h;
+        char *hprompt, *hgot;
+        task_build(&h, TASK_REASONING, ds, NULL, SIDR_SPLIT_TRAIN, 0, -1, TASK_VARIANT_HIDDEN_HISTORY);
+        hgot = task_render(&h, &hprompt);
+        char *href = prompt_reasoning("that are not shown");
+        check_str(hprompt, href, "reasoning, history hidden: the prompt names no history item");
+        tap_ok(!strcmp(hgot + strlen(hprompt), got + strlen(prompt)) && !strstr(hprompt, "<a_1><b_2><c_3>"),
+               "reasoning, history hidden: the same reasoning and answer follow");
+        free(href);
+        free(hprompt);
+        free(hgot);
+        task_text_free(&h);
+    }
     free(got);
     free(ref);
     free(prompt);

@@ -506,6 +506,35 @@ static void reason(void)
     bad = train(args);
     snprintf(args, sizeof args, "align --model %s/a1 --data %s/dr --out %s/rbad --answer-weight 2 --max-steps 1", TMP, TMP, TMP);
     tap_ok(bad == 2 && train(args) == 2, "--answer-weight takes a number in [0, 1000], and only in reason");
+
+    /* --trace-answer 1: every row once more with the history hidden, trained
+     * on its answer alone: the first batch of all 16 then counts the
+     * reasoning tokens once and the answer tokens twice (W = 1), or the
+     * reasoning tokens alone (W = 0) */
+    double ht[2];
+    int ta_ok = 1;
+    for (int i = 0; i < 2; i++) {
+        snprintf(args, sizeof args,
+                 "reason --model %s/a1 --data %s/dr --out %s/rta%d --max-steps 1 --batch 16 --no-eval --answer-weight %s "
+                 "--trace-answer 1 --dtype f32",
+                 TMP, TMP, TMP, i, ws[i]);
+        ta_ok &= train(args) == 0;
+        snprintf(dir, sizeof dir, "%s/rta%d", TMP, i);
+        log_read(&l, dir);
+        ht[i] = num(log_find(&l, "train", 1), "loss_tokens");
+        const cJSON *rp = cJSON_GetObjectItemCaseSensitive(
+            cJSON_GetObjectItemCaseSensitive(log_find(&l, "start", 0), "train_pool"), "reasoning");
+        ta_ok &= num(rp, "sequences") == 16 && num(rp, "history_hidden") == 8 &&
+                 num(log_find(&l, "start", 0), "trace_answer") == 1;
+        log_free(&l);
+    }
+    tap_ok(ta_ok && fabs(ht[0] - reasoning) < 1e-6 && fabs(ht[1] - (reasoning + 2 * answer)) < 1e-6,
+           "reason --trace-answer 1: 16 sequences, 8 with the history hidden and trained on the answer only "
+           "(%g loss tokens at W=0, %g at W=1)", ht[0], ht[1]);
+    snprintf(args, sizeof args, "reason --model %s/a1 --data %s/dr --out %s/rbad --trace-answer 1.5 --max-steps 1", TMP, TMP, TMP);
+    bad = train(args);
+    snprintf(args, sizeof args, "align --model %s/a1 --data %s/dr --out %s/rbad --trace-answer 0.5 --max-steps 1", TMP, TMP, TMP);
+    tap_ok(bad == 2 && train(args) == 2, "--trace-answer takes a fraction in [0, 1], and only in reason");
 }
 
 /* Mean P(level-a token of X) and of Y where the policy names the SID: decode

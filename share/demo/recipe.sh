@@ -9,7 +9,7 @@
 # share/demo/model and share/demo/data, and the evaluation table into
 # share/demo/eval.json and share/demo/eval.md.  Knobs (environment):
 #   SEED, USERS, ITEMS, VOCAB, CODES, SID_METHOD (rqkmeans or rqvae), MODEL_ARGS, ALIGN_EPOCHS, ALIGN_WEIGHTS, ALIGN_LR,
-#   REASON_EPOCHS, REASON_LR, REASON_ANSWER_WEIGHT (train reason --answer-weight), ALIGN_STEPS and REASON_STEPS (a step budget instead of epochs), RL_STEPS, RL_LR, RL_PROMPTS, RL_GROUP, MAX_NEW, DEST (where to install;
+#   REASON_EPOCHS, REASON_LR, REASON_ANSWER_WEIGHT (train reason --answer-weight), REASON_TRACE_ANSWER (--trace-answer), ALIGN_STEPS and REASON_STEPS (a step budget instead of epochs), RL_STEPS, RL_LR, RL_PROMPTS, RL_GROUP, MAX_NEW, DEST (where to install;
 #   default this folder), QUIET,
 #   EVAL_ROWS (default: the whole test split), TRACES (sampled traces of the last
 #   evaluation, default 8; 0 skips it), THREADS, and FROM=world|align|reason|rl|eval
@@ -43,6 +43,7 @@ RL_GROUP=${RL_GROUP:-8}
 ALIGN_LR=${ALIGN_LR:-1e-3}
 REASON_LR=${REASON_LR:-5e-4}
 REASON_ANSWER_WEIGHT=${REASON_ANSWER_WEIGHT:-1}
+REASON_TRACE_ANSWER=${REASON_TRACE_ANSWER:-0}
 CODES=${CODES:-64}
 SID_METHOD=${SID_METHOD:-rqkmeans}
 MODEL_ARGS=${MODEL_ARGS:-}
@@ -91,7 +92,7 @@ fi
 if stage reason; then
 log "stage 2: reasoning activation"
 "$SIDR" train reason --model "$WORK/stage1" --data "$WORK/data" --out "$WORK/stage2" $T \
-  $REASON_LEN --batch 8 --lr "$REASON_LR" --answer-weight "$REASON_ANSWER_WEIGHT" --warmup 0.05 --schedule cosine \
+  $REASON_LEN --batch 8 --lr "$REASON_LR" --answer-weight "$REASON_ANSWER_WEIGHT" --trace-answer "$REASON_TRACE_ANSWER" --warmup 0.05 --schedule cosine \
   --eval-every 1000 --eval-rows 64 --save-every 500 --eval-gen 16 --max-new "$MAX_NEW" --seed "$SEED" --dtype f32 $Q
 fi
 

@@ -13,7 +13,7 @@ enum {
     O_MODEL = 256, O_DATA, O_OUT, O_EPOCHS, O_MAX_STEPS, O_STOP_AFTER, O_BATCH, O_ACCUM, O_LR, O_WARMUP, O_SCHEDULE,
     O_WD, O_CLIP, O_SEED, O_MAX_LEN, O_EVAL_EVERY, O_NO_EVAL, O_SAVE_EVERY, O_SAVE_LIMIT, O_PATIENCE, O_EVAL_ROWS,
     O_EVAL_GEN, O_RESUME, O_LOG, O_THREADS, O_DERIVE, O_DTYPE, O_LOAD_BEST, O_CATEGORY, O_QUIET, O_MAX_NEW,
-    O_GENERAL, O_TASKS, O_MIX_TASKS, O_ANSWER_WEIGHT, O_TRACE_ANSWER, O_TASK_WEIGHTS, O_PROMPTS, O_GROUP, O_KL, O_CLIP_EPS, O_PPO_EPOCHS, O_REF, O_TEMP, O_HELP,
+    O_GENERAL, O_TASKS, O_MIX_TASKS, O_ANSWER_WEIGHT, O_TRACE_ANSWER, O_TRACE_WORDS, O_TASK_WEIGHTS, O_PROMPTS, O_GROUP, O_KL, O_CLIP_EPS, O_PPO_EPOCHS, O_REF, O_TEMP, O_HELP,
 };
 
 static const struct option opts[] = {
@@ -53,6 +53,7 @@ static const struct option opts[] = {
     { "mix-tasks", required_argument, NULL, O_MIX_TASKS },
     { "answer-weight", required_argument, NULL, O_ANSWER_WEIGHT },
     { "trace-answer", required_argument, NULL, O_TRACE_ANSWER },
+    { "trace-answer-words", no_argument, NULL, O_TRACE_WORDS },
     { "task-weights", required_argument, NULL, O_TASK_WEIGHTS },
     { "prompts", required_argument, NULL, O_PROMPTS },
     { "group", required_argument, NULL, O_GROUP },
@@ -120,6 +121,8 @@ static void help(void)
         "  --trace-answer F      also train a fraction F of the rows (0..1) with the history hidden from\n"
         "                        the prompt and the loss on the answer only: the SID must be read from\n"
         "                        the reasoning (default 0)\n"
+        "  --trace-answer-words  in those samples the reasoning's SID mentions read \"an item\" too, so\n"
+        "                        only its words (types, brands, tiers) lead to the answer\n"
         "rl:\n"
         "  --prompts N           prompts per step (default 16)\n"
         "  --group G             rollouts per prompt (default 16)\n"
@@ -181,7 +184,7 @@ int cmd_train(int argc, char **argv)
     train_opts o;
     train_opts_default(&o, stage);
     const char *model = NULL, *data = NULL;
-    int grad_accum_set = 0, tasks_set = 0, weights_set = 0, mix_set = 0, answer_set = 0, trace_set = 0;
+    int grad_accum_set = 0, tasks_set = 0, weights_set = 0, mix_set = 0, answer_set = 0, trace_set = 0, words_set = 0;
     long v;
     double x;
     int c;
@@ -275,6 +278,10 @@ int cmd_train(int argc, char **argv)
                 return usage_error(cmd, "--trace-answer expects a fraction in [0, 1]");
             trace_set = 1;
             break;
+        case O_TRACE_WORDS:
+            o.trace_answer_words = 1;
+            words_set = 1;
+            break;
         case O_HELP: help(); return EXIT_OK;
         default: return usage_error(cmd, "unknown option");
         }
@@ -288,6 +295,8 @@ int cmd_train(int argc, char **argv)
     if (mix_set && stage != STAGE_REASON) return usage_error(cmd, "--mix-tasks is an option of 'train reason'");
     if (answer_set && stage != STAGE_REASON) return usage_error(cmd, "--answer-weight is an option of 'train reason'");
     if (trace_set && stage != STAGE_REASON) return usage_error(cmd, "--trace-answer is an option of 'train reason'");
+    if (words_set && !(o.trace_answer > 0))
+        return usage_error(cmd, "--trace-answer-words needs --trace-answer F with F > 0");
     if (weights_set && o.stage != STAGE_ALIGN) return usage_error(cmd, "--task-weights is an option of 'train align'");
     if ((o.task_mask & (1u << 8)) && !o.general_path) return usage_error(cmd, "task 8 needs --general FILE.jsonl");
     if (!(model = resolve_model_dir(cmd, model)) || !(data = resolve_data_dir(cmd, data))) return EXIT_USAGE;

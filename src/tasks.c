@@ -9,6 +9,7 @@
 
 #include "chat.h"
 #include "csv.h"
+#include "grounding.h"
 #include "prompts.h"
 #include "util.h"
 
@@ -229,6 +230,29 @@ static char *category_words(const sidr_dataset *ds)
     return c;
 }
 
+typedef struct {
+    const char *text;
+    sbuf out;
+    size_t done;
+} words_job;
+
+static void word_mention(const char *sid, size_t len, void *ctx)
+{
+    words_job *w = ctx;
+    size_t at = (size_t)(sid - w->text);
+    sb_add(&w->out, "%.*san item", (int)(at - w->done), w->text + w->done);
+    w->done = at + len;
+}
+
+/* text with every SID mention replaced by "an item" */
+static char *without_sids(const char *text)
+{
+    words_job w = { text, { 0 }, 0 };
+    grounding_mentions(text, word_mention, &w);
+    sb_add(&w.out, "%s", text + w.done);
+    return sb_take(&w.out);
+}
+
 int task_build(task_text *out, task_kind kind, const sidr_dataset *ds, const task_enrichment *e,
                sidr_split_id split, int row, int it, uint64_t variant)
 {
@@ -320,6 +344,11 @@ int task_build(task_text *out, task_kind kind, const sidr_dataset *ds, const tas
         const char *given = e && e->reasoning[split] ? e->reasoning[split][row] : NULL;
         char *h = sid_history(ds, r);
         char *why = given ? xstrdup(given) : task_rule_reasoning(ds, r);
+        if ((variant & TASK_VARIANT_HIDDEN_HISTORY) && (variant & TASK_VARIANT_WORDS_ONLY)) {
+            char *w = without_sids(why);
+            free(why);
+            why = w;
+        }
         out->kind = kind;
         out->chat = 1;
         out->system = xstrdup(SIDR_PREAMBLE "\nCan you recommend the next item for the user based on their interaction history?\n");

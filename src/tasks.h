@@ -37,6 +37,9 @@ typedef enum {
 /* Variant bit of a TASK_REASONING sample: the prompt hides the history, so
  * only the reasoning can lead to the answer (train reason --trace-answer). */
 #define TASK_VARIANT_HIDDEN_HISTORY 1u
+/* With it: the reasoning's SID mentions become "an item" as well, so only
+ * its words (types, brands, tiers) lead to the answer. */
+#define TASK_VARIANT_WORDS_ONLY 2u
 
 /* "sid-history-to-sid", ... ("?" for others). */
 const char *task_name(task_kind k);

@@ -1115,7 +1115,9 @@ static sidr_status build_specs(trainer *t, int valid, const task_general *g, sam
          * model otherwise learns to bypass (the history predicts the SID as well as the trace does) */
         for (int i = 0; !valid && t->o.trace_answer > 0 && i < n_rows; i++)
             if ((double)(train_rng_seed(t->o.seed, 5, (uint64_t)rows[i]) >> 11) * 0x1p-53 < t->o.trace_answer)
-                spec_push(&v, &n, &cap, (sample_spec){ TASK_REASONING, sp, rows[i], -1, TASK_VARIANT_HIDDEN_HISTORY });
+                spec_push(&v, &n, &cap, (sample_spec){ TASK_REASONING, sp, rows[i], -1,
+                                                          TASK_VARIANT_HIDDEN_HISTORY |
+                                                              (t->o.trace_answer_words ? TASK_VARIANT_WORDS_ONLY : 0) });
         for (int it = 0; !valid && it < t->ds.n_items; it++) {
             if (!t->ds.items[it].sid) continue;
             if (t->o.mix_mask & (1u << TASK_TITLE_TO_SID_ITEM)) {
@@ -1344,6 +1346,7 @@ static sidr_status sft_run(trainer *t, const task_general *general)
         if (t->o.stage == STAGE_REASON) {
             cJSON_AddNumberToObject(o, "answer_weight", t->o.answer_weight);
             cJSON_AddNumberToObject(o, "trace_answer", t->o.trace_answer);
+            cJSON_AddBoolToObject(o, "trace_answer_words", t->o.trace_answer_words);
         }
         if (weight) {
             cJSON *w = cJSON_AddObjectToObject(o, "task_weights");

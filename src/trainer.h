@@ -57,6 +57,7 @@ typedef struct {
     double trace_answer;         /* reason: fraction of the training rows that also appear with the history
                                   * hidden from the prompt, loss on the answer only, so that the SID must be
                                   * read from the reasoning (default 0) */
+    int trace_answer_words;      /* reason: in those samples the reasoning's SID mentions read "an item" */
     double task_weight[TASK_COUNT]; /* align: expected copies of each sequence of task k per
                                      * epoch (default 1; 0.5 = half of them, drawn anew each epoch) */
 

@@ -248,6 +248,22 @@ static void exact_texts(const sidr_dataset *ds, const sidr_tokenizer *tok)
         free(hprompt);
         free(hgot);
         task_text_free(&h);
+        /* ... and with --trace-answer-words the reasoning's SIDs read "an item" */
+        task_build(&h, TASK_REASONING, ds, NULL, SIDR_SPLIT_TRAIN, 0, -1,
+                   TASK_VARIANT_HIDDEN_HISTORY | TASK_VARIANT_WORDS_ONLY);
+        hgot = task_render(&h, &hprompt);
+        const char *think = strstr(hgot, "</think>");
+        char *masked = strdup(why);
+        for (char *p; (p = strstr(masked, "<a_1><b_2><c_3>"));) memmove(p + 7, p + 15, strlen(p + 15) + 1), memcpy(p, "an item", 7);
+        char *head = think ? strndup(hgot, (size_t)(think - hgot)) : NULL;
+        tap_ok(strstr(why, "<a_1><b_2><c_3>") && head && strstr(hgot, masked) && !strstr(head, "<a_") &&
+                   !strcmp(think, "</think>\n\n<a_0><b_7><c_10><|im_end|>\n"),
+               "reasoning, words only: the reasoning's SID mentions read 'an item', the answer stays the SID");
+        free(masked);
+        free(head);
+        free(hprompt);
+        free(hgot);
+        task_text_free(&h);
     }
     free(got);
     free(ref);

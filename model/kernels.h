@@ -34,6 +34,20 @@ int sidr_numerics_parse(const char *s);
 void sidr_matmul(float *out, const float *x, const void *W, sidr_dtype dtype,
                  int T, int rows, int cols, sidr_numerics nm);
 
+/* One output of a group: out[t][r] = x[t] . W[r], W [rows][cols] in dtype. */
+typedef struct {
+    float *out;
+    const void *W;
+    sidr_dtype dtype;
+    int rows;
+} sidr_mm_part;
+#define SIDR_MM_GROUP_MAX 4
+/* The products of one input x [T][cols] with up to SIDR_MM_GROUP_MAX
+ * matrices (q/k/v, gate/up) in one dispatch over the threads where the row
+ * kernels run (decode), one stream of rows after another; bit-identical to
+ * separate sidr_matmul calls. */
+void sidr_matmul_group(const sidr_mm_part *p, int n, const float *x, int T, int cols, sidr_numerics nm);
+
 /* sum_i a[i] * b[i] and y[i] += a * x[i] over f32, vectorised (attention
  * over the KV cache: scores and the weighted sum of values). */
 float sidr_dot(const float *a, const float *b, int n);

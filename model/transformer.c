@@ -530,9 +530,9 @@ static void layers_forward(sidr_model *m, sidr_state *s, int T, const row_target
     for (int li = 0; li < c->n_layers; li++) {
         const sidr_layer *l = &m->layers[li];
         for (int t = 0; t < T; t++) sidr_rmsnorm(s->xb + (size_t)t * D, s->x + (size_t)t * D, l->attn_norm, D, c->norm_eps);
-        sidr_matmul(s->q, s->xb, l->wq.data, l->wq.dtype, T, q_dim, D, m->numerics);
-        sidr_matmul(s->k, s->xb, l->wk.data, l->wk.dtype, T, kv_dim, D, m->numerics);
-        sidr_matmul(s->v, s->xb, l->wv.data, l->wv.dtype, T, kv_dim, D, m->numerics);
+        sidr_mm_part qkv[3] = { { s->q, l->wq.data, l->wq.dtype, q_dim }, { s->k, l->wk.data, l->wk.dtype, kv_dim },
+                                { s->v, l->wv.data, l->wv.dtype, kv_dim } };
+        sidr_matmul_group(qkv, 3, s->xb, T, D, m->numerics);
         qk_job qj = { m, s, l };
         if (T > 4) sidr_parallel_for(T, qk_rows, &qj);
         else qk_rows(&qj, 0, T, 0);
@@ -572,8 +572,9 @@ static void layers_forward(sidr_model *m, sidr_state *s, int T, const row_target
         for (size_t i = 0; i < (size_t)T * D; i++) s->x[i] += s->xb2[i];
 
         for (int t = 0; t < T; t++) sidr_rmsnorm(s->xb + (size_t)t * D, s->x + (size_t)t * D, l->ffn_norm, D, c->norm_eps);
-        sidr_matmul(s->hb, s->xb, l->w_gate.data, l->w_gate.dtype, T, c->hidden_dim, D, m->numerics);
-        sidr_matmul(s->hb2, s->xb, l->w_up.data, l->w_up.dtype, T, c->hidden_dim, D, m->numerics);
+        sidr_mm_part gate_up[2] = { { s->hb, l->w_gate.data, l->w_gate.dtype, c->hidden_dim },
+                                    { s->hb2, l->w_up.data, l->w_up.dtype, c->hidden_dim } };
+        sidr_matmul_group(gate_up, 2, s->xb, T, D, m->numerics);
         silu_mul(s->hb, s->hb2, (size_t)T * c->hidden_dim);
         sidr_matmul(s->xb2, s->hb, l->w_down.data, l->w_down.dtype, T, D, c->hidden_dim, m->numerics);
         for (size_t i = 0; i < (size_t)T * D; i++) s->x[i] += s->xb2[i];

@@ -34,12 +34,13 @@ typedef enum {
     TASK_COUNT
 } task_kind;
 
-/* Variant bit of a TASK_REASONING sample: the prompt hides the history, so
- * only the reasoning can lead to the answer (train reason --trace-answer). */
-#define TASK_VARIANT_HIDDEN_HISTORY 1u
-/* With it: the reasoning's SID mentions become "an item" as well, so only
- * its words (types, brands, tiers) lead to the answer. */
-#define TASK_VARIANT_WORDS_ONLY 2u
+/* Variant bits of a TASK_REASONING sample, kept clear of the row numbers
+ * other callers pass as variants (the tokenizer's corpus, the tests): the
+ * prompt hides the history, so only the reasoning can lead to the answer
+ * (train reason --trace-answer); and with it, the reasoning's SID mentions
+ * become "an item" as well, so only its words (types, brands, tiers) do. */
+#define TASK_VARIANT_HIDDEN_HISTORY (1ull << 63)
+#define TASK_VARIANT_WORDS_ONLY (1ull << 62)
 
 /* "sid-history-to-sid", ... ("?" for others). */
 const char *task_name(task_kind k);

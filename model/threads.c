@@ -27,6 +27,8 @@ static struct {
     sidr_range_fn fn;
     void *ctx;
     int items;
+    int grain;              /* > 0: claimed ranges (sidr_parallel_claim) */
+    atomic_int next;        /* the next unclaimed item */
 } pool = { .once = PTHREAD_ONCE_INIT, .lock = PTHREAD_MUTEX_INITIALIZER,
            .dispatch = PTHREAD_MUTEX_INITIALIZER, .wake = PTHREAD_COND_INITIALIZER };
 
@@ -47,6 +49,13 @@ static int default_threads(void)
 
 static void run_share(int t)
 {
+    if (pool.grain > 0) {
+        for (;;) {
+            int b = atomic_fetch_add_explicit(&pool.next, pool.grain, memory_order_relaxed);
+            if (b >= pool.items) return;
+            pool.fn(pool.ctx, b, pool.items - b < pool.grain ? pool.items : b + pool.grain, t);
+        }
+    }
     int per = pool.items / pool.n, extra = pool.items % pool.n;
     int begin = t * per + (t < extra ? t : extra), end = begin + per + (t < extra);
     if (begin < end) pool.fn(pool.ctx, begin, end, t);
@@ -128,7 +137,7 @@ void sidr_threads_set(int n)
     requested = n;
 }
 
-void sidr_parallel_for(int n, sidr_range_fn fn, void *ctx)
+static void dispatch(int n, int grain, sidr_range_fn fn, void *ctx)
 {
     if (n <= 0) return;
     pthread_once(&pool.once, start);
@@ -141,6 +150,8 @@ void sidr_parallel_for(int n, sidr_range_fn fn, void *ctx)
     pool.fn = fn;
     pool.ctx = ctx;
     pool.items = n;
+    pool.grain = grain;
+    atomic_store_explicit(&pool.next, 0, memory_order_relaxed);
     atomic_store(&pool.pending, pool.n - 1);
     pthread_mutex_lock(&pool.lock);
     atomic_fetch_add_explicit(&pool.generation, 1, memory_order_release);
@@ -156,4 +167,14 @@ void sidr_parallel_for(int n, sidr_range_fn fn, void *ctx)
 #endif
     }
     pthread_mutex_unlock(&pool.dispatch);
+}
+
+void sidr_parallel_for(int n, sidr_range_fn fn, void *ctx)
+{
+    dispatch(n, 0, fn, ctx);
+}
+
+void sidr_parallel_claim(int n, int grain, sidr_range_fn fn, void *ctx)
+{
+    dispatch(n, grain > 0 ? grain : 1, fn, ctx);
 }

@@ -13,6 +13,12 @@ typedef void (*sidr_range_fn)(void *ctx, int begin, int end, int thread);
  * and returns when all are done.  Nested calls run serially. */
 void sidr_parallel_for(int n, sidr_range_fn fn, void *ctx);
 
+/* The same, except that the threads claim ranges of grain items as they
+ * finish the last one, so a core that is interrupted (another process, a
+ * shared host) takes fewer: for items of equal cost whose results do not
+ * depend on the thread that runs them. */
+void sidr_parallel_claim(int n, int grain, sidr_range_fn fn, void *ctx);
+
 /* Threads in the pool (including the caller); from SIDR_THREADS, else
  * OMP_NUM_THREADS, else the cores this process may run on. */
 int sidr_threads_count(void);

@@ -4,7 +4,8 @@
  * dispatch; that must not change a single bit of any output.  Matrices of
  * decode-like shapes, large enough for the threaded row kernels, in bf16, f16
  * and f32, for 1..9 inputs and both numerics policies, under every kernel
- * set this CPU has (each in a child process: the set is chosen once). */
+ * set this CPU has (each in a child process: the set is chosen once); and
+ * the claimed ranges those dispatches use cover every item exactly once. */
 #define _POSIX_C_SOURCE 200809L
 #include <stdint.h>
 #include <stdio.h>
@@ -36,6 +37,28 @@ static void *weights(sidr_dtype dt, int rows, int cols, uint64_t *s)
     uint16_t *w = malloc(n * sizeof *w);
     for (size_t i = 0; i < n; i++) w[i] = dt == SIDR_BF16 ? sidr_f32_to_bf16(frand(s)) : sidr_f32_to_f16(frand(s));
     return w;
+}
+
+/* sidr_parallel_claim: every item exactly once, by a thread of the pool */
+typedef struct {
+    int *seen, bad_thread, n_threads;
+} claim_job;
+
+static void claim_items(void *arg, int b, int e, int thread)
+{
+    claim_job *j = arg;
+    if (thread < 0 || thread >= j->n_threads) j->bad_thread = 1;
+    for (int i = b; i < e; i++) __atomic_add_fetch(&j->seen[i], 1, __ATOMIC_RELAXED);
+}
+
+static int claims_cover(int n, int grain)
+{
+    claim_job j = { calloc((size_t)n + 1, sizeof(int)), 0, sidr_threads_count() };
+    sidr_parallel_claim(n, grain, claim_items, &j);
+    int ok = !j.bad_thread;
+    for (int i = 0; i < n; i++) ok &= j.seen[i] == 1;
+    free(j.seen);
+    return ok;
 }
 
 /* Mismatches over every case under the kernel set chosen in this process. */
@@ -85,6 +108,16 @@ static int run_cases(void)
 
 int main(void)
 {
+    if (fork() == 0) {
+        sidr_threads_set(2);
+        int ok = claims_cover(1000, 8) && claims_cover(7, 3) && claims_cover(1, 8) && claims_cover(100003, 1) &&
+                 claims_cover(64, 64) && claims_cover(65, 64);
+        _exit(ok ? 0 : 1);
+    }
+    int st0 = 0;
+    wait(&st0);
+    tap_ok(WIFEXITED(st0) && WEXITSTATUS(st0) == 0,
+           "sidr_parallel_claim hands out every item exactly once (n 1..100003, grains 1..64, 2 threads)");
     static const char *const sets[4] = { NULL, "avx512", "avx2", "portable" };
     for (int k = 0; k < 4; k++) {
         fflush(stdout);

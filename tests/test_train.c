@@ -428,6 +428,19 @@ static void ctrl_c(void)
     free(state);
 }
 
+/* One step of `train reason` from the aligned model on the reasoning
+ * fixture, into TMP/NAME with EXTRA options; reads its log into l. */
+static int one_step(const char *name, const char *extra, jlog *l)
+{
+    char args[1024], dir[600];
+    snprintf(args, sizeof args, "reason --model %s/a1 --data %s/dr --out %s/%s --max-steps 1 --no-eval %s --dtype f32", TMP, TMP,
+             TMP, name, extra);
+    int rc = train(args);
+    snprintf(dir, sizeof dir, "%s/%s", TMP, name);
+    log_read(l, dir);
+    return rc;
+}
+
 static void reason(void)
 {
     char args[4096];
@@ -487,13 +500,10 @@ static void reason(void)
     const char *ws[3] = { "0", "1", "3" };
     int aw_ok = 1;
     for (int i = 0; i < 3; i++) {
-        snprintf(args, sizeof args,
-                 "reason --model %s/a1 --data %s/dr --out %s/raw%d --max-steps 1 --batch 8 --no-eval --answer-weight %s "
-                 "--dtype f32",
-                 TMP, TMP, TMP, i, ws[i]);
-        aw_ok &= train(args) == 0;
-        snprintf(dir, sizeof dir, "%s/raw%d", TMP, i);
-        log_read(&l, dir);
+        char name[16], extra[64];
+        snprintf(name, sizeof name, "raw%d", i);
+        snprintf(extra, sizeof extra, "--batch 8 --answer-weight %s", ws[i]);
+        aw_ok &= one_step(name, extra, &l) == 0;
         lt[i] = num(log_find(&l, "train", 1), "loss_tokens");
         aw_ok &= num(log_find(&l, "start", 0), "answer_weight") == atof(ws[i]);
         log_free(&l);
@@ -510,27 +520,31 @@ static void reason(void)
     /* --trace-answer 1: every row once more with the history hidden, trained
      * on its answer alone: the first batch of all 16 then counts the
      * reasoning tokens once and the answer tokens twice (W = 1), or the
-     * reasoning tokens alone (W = 0) */
-    double ht[2];
+     * reasoning tokens alone (W = 0); --trace-answer-words rewrites those
+     * rows' reasoning (other tokens per epoch) but not what is trained */
+    static const char *const ta[3] = { "--answer-weight 0 --trace-answer 1", "--answer-weight 1 --trace-answer 1",
+                                       "--answer-weight 1 --trace-answer 1 --trace-answer-words" };
+    double ht[3], epoch_tokens[3];
     int ta_ok = 1;
-    for (int i = 0; i < 2; i++) {
-        snprintf(args, sizeof args,
-                 "reason --model %s/a1 --data %s/dr --out %s/rta%d --max-steps 1 --batch 16 --no-eval --answer-weight %s "
-                 "--trace-answer 1 --dtype f32",
-                 TMP, TMP, TMP, i, ws[i]);
-        ta_ok &= train(args) == 0;
-        snprintf(dir, sizeof dir, "%s/rta%d", TMP, i);
-        log_read(&l, dir);
+    for (int i = 0; i < 3; i++) {
+        char name[16], extra[96];
+        snprintf(name, sizeof name, "rta%d", i);
+        snprintf(extra, sizeof extra, "--batch 16 %s", ta[i]);
+        ta_ok &= one_step(name, extra, &l) == 0;
         ht[i] = num(log_find(&l, "train", 1), "loss_tokens");
-        const cJSON *rp = cJSON_GetObjectItemCaseSensitive(
-            cJSON_GetObjectItemCaseSensitive(log_find(&l, "start", 0), "train_pool"), "reasoning");
-        ta_ok &= num(rp, "sequences") == 16 && num(rp, "history_hidden") == 8 &&
-                 num(log_find(&l, "start", 0), "trace_answer") == 1;
+        const cJSON *start = log_find(&l, "start", 0);
+        const cJSON *rp = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(start, "train_pool"), "reasoning");
+        epoch_tokens[i] = num(start, "tokens_per_epoch");
+        ta_ok &= num(rp, "sequences") == 16 && num(rp, "history_hidden") == 8 && num(start, "trace_answer") == 1 &&
+                 cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(start, "trace_answer_words")) == (i == 2);
         log_free(&l);
     }
     tap_ok(ta_ok && fabs(ht[0] - reasoning) < 1e-6 && fabs(ht[1] - (reasoning + 2 * answer)) < 1e-6,
            "reason --trace-answer 1: 16 sequences, 8 with the history hidden and trained on the answer only "
            "(%g loss tokens at W=0, %g at W=1)", ht[0], ht[1]);
+    tap_ok(ta_ok && ht[2] == ht[1] && epoch_tokens[2] != epoch_tokens[1],
+           "reason --trace-answer-words: the hidden rows' reasoning changes (%g tokens per epoch, %g without), the "
+           "trained tokens do not (%g)", epoch_tokens[2], epoch_tokens[1], ht[2]);
     snprintf(args, sizeof args, "reason --model %s/a1 --data %s/dr --out %s/rbad --trace-answer 1.5 --max-steps 1", TMP, TMP, TMP);
     bad = train(args);
     snprintf(args, sizeof args, "align --model %s/a1 --data %s/dr --out %s/rbad --trace-answer 0.5 --max-steps 1", TMP, TMP, TMP);

@@ -660,6 +660,39 @@ static void sgemm_task(void *arg, int p0, int p1, int thread)
     }
 }
 
+/* Which kernel a product of T inputs over dtype weights takes (sidr_matmul
+ * and sidr_matmul_group share it, so a group never takes another path than
+ * its calls would). */
+typedef enum { MM_ROWS, MM_ROWS_BF16, MM_GEMM_BF16, MM_SGEMM } mm_path;
+
+static mm_path mm_choose(sidr_dtype dtype, int T, int cols, sidr_numerics nm)
+{
+    int fast = nm == SIDR_NUMERICS_FAST;
+#ifdef SIDR_X86
+    if (fast && dtype == SIDR_BF16 && K.bf16_dot && T >= BF16_GEMM_MIN_T && cols % 2 == 0) return MM_GEMM_BF16;
+    if (dtype == SIDR_BF16 && K.avx512 && (T <= 3 || !fast)) return MM_ROWS_BF16;
+#else
+    (void)cols;
+#endif
+    return T < SGEMM_MIN_T || !fast ? MM_ROWS : MM_SGEMM;
+}
+
+#ifdef SIDR_X86
+/* x [T][cols] deinterleaved by 32-blocks for rows_bf16_avx512, in this
+ * thread's buffer. */
+static const float *deinterleaved(const float *x, int T, int cols)
+{
+    size_t need = (size_t)T * cols;
+    if (xd_cap < need) {
+        free(xd_buf);
+        xd_buf = xaligned(need * sizeof(float));
+        xd_cap = need;
+    }
+    for (int t = 0; t < T; t++) deinterleave32(xd_buf + (size_t)t * cols, x + (size_t)t * cols, cols);
+    return xd_buf;
+}
+#endif
+
 /* ---- several products of one input in one dispatch ------------------------- */
 
 typedef struct {
@@ -692,37 +725,23 @@ static void group_task(void *arg, int c0, int c1, int thread)
 void sidr_matmul_group(const sidr_mm_part *p, int n, const float *x, int T, int cols, sidr_numerics nm)
 {
     sidr_kernels_init();
-    int fast = nm == SIDR_NUMERICS_FAST, same = n <= SIDR_MM_GROUP_MAX;
-    for (int i = 1; i < n && same; i++) same = p[i].dtype == p[0].dtype;
     /* The row kernels compute every output row on its own, so a group gives
      * the results of separate calls; the batched paths go call by call. */
-    int bf16_rows = 0, rows_path = 0;
-    if (same && n > 0) {
-#ifdef SIDR_X86
-        bf16_rows = p[0].dtype == SIDR_BF16 && K.avx512 && (T <= 3 || !fast) &&
-                    !(fast && K.bf16_dot && T >= BF16_GEMM_MIN_T && cols % 2 == 0);
-#endif
-        rows_path = bf16_rows || (!(p[0].dtype == SIDR_BF16 && K.avx512) && (T < SGEMM_MIN_T || !fast));
-    }
+    mm_path path = n > 0 ? mm_choose(p[0].dtype, T, cols, nm) : MM_SGEMM;
+    int grouped = n <= SIDR_MM_GROUP_MAX && (path == MM_ROWS || path == MM_ROWS_BF16);
     size_t work = 0;
-    for (int i = 0; i < n; i++) work += (size_t)p[i].rows * cols * (size_t)(T < 8 ? T : 8);
-    if (!rows_path || work <= PARALLEL_MIN) {
+    for (int i = 0; i < n; i++) {
+        grouped &= p[i].dtype == p[0].dtype;
+        work += (size_t)p[i].rows * cols * (size_t)(T < 8 ? T : 8);
+    }
+    if (!grouped || work <= PARALLEL_MIN) {
         for (int i = 0; i < n; i++) sidr_matmul(p[i].out, x, p[i].W, p[i].dtype, T, p[i].rows, cols, nm);
         return;
     }
-    group_job g = { p, n, x, NULL, T, cols, bf16_rows, { 0 } };
+    group_job g = { p, n, x, NULL, T, cols, path == MM_ROWS_BF16, { 0 } };
     for (int i = 0; i < n; i++) g.first[i + 1] = g.first[i] + (p[i].rows + ROW_CHUNK - 1) / ROW_CHUNK;
 #ifdef SIDR_X86
-    if (bf16_rows) {
-        size_t need = (size_t)T * cols;
-        if (xd_cap < need) {
-            free(xd_buf);
-            xd_buf = xaligned(need * sizeof(float));
-            xd_cap = need;
-        }
-        for (int t = 0; t < T; t++) deinterleave32(xd_buf + (size_t)t * cols, x + (size_t)t * cols, cols);
-        g.xd = xd_buf;
-    }
+    if (g.bf16_rows) g.xd = deinterleaved(x, T, cols);
 #endif
     rows_dispatch(g.first[n], T, group_task, &g);
 }
@@ -748,27 +767,20 @@ void sidr_matmul(float *out, const float *x, const void *W, sidr_dtype dtype, in
     /* small products stay on this thread; the inputs count too, now that exact
      * runs batches of any size through the row kernels */
     int serial = (size_t)rows * cols * (size_t)(T < 8 ? T : 8) <= PARALLEL_MIN;
-    int fast = nm == SIDR_NUMERICS_FAST;
+    mm_path path = mm_choose(dtype, T, cols, nm);
 #ifdef SIDR_X86
-    if (fast && dtype == SIDR_BF16 && K.bf16_dot && T >= BF16_GEMM_MIN_T && cols % 2 == 0) {
+    if (path == MM_GEMM_BF16) {
         gemm_bf16_avx512(out, x, W, T, rows, cols);
         return;
     }
-    if (dtype == SIDR_BF16 && K.avx512 && (T <= 3 || !fast)) {
-        size_t need = (size_t)T * cols;
-        if (xd_cap < need) {
-            free(xd_buf);
-            xd_buf = xaligned(need * sizeof(float));
-            xd_cap = need;
-        }
-        for (int t = 0; t < T; t++) deinterleave32(xd_buf + (size_t)t * cols, x + (size_t)t * cols, cols);
-        j.xd = xd_buf;
+    if (path == MM_ROWS_BF16) {
+        j.xd = deinterleaved(x, T, cols);
         if (serial) rows_bf16_task(&j, 0, n_chunks, 0);
         else rows_dispatch(n_chunks, T, rows_bf16_task, &j);
         return;
     }
 #endif
-    if (T < SGEMM_MIN_T || !fast) {
+    if (path == MM_ROWS) {
         if (serial) rows_task(&j, 0, n_chunks, 0);
         else rows_dispatch(n_chunks, T, rows_task, &j);
         return;

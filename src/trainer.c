@@ -856,6 +856,12 @@ static int cmp_len_desc(const void *a, const void *b)
 /* Copies of sequence i in epoch e under per-task weights: floor(w) always,
  * one more with probability frac(w), drawn from (seed, e, i) so that every
  * epoch sees another subset and a resumed run sees the same one. */
+/* A 64-bit random value as a uniform number in [0, 1). */
+static double unit_interval(uint64_t x)
+{
+    return (double)(x >> 11) * 0x1p-53;
+}
+
 static int epoch_copies(const seq_set *s, const double *weight, uint64_t seed, int epoch, int i)
 {
     double w = weight ? weight[s->v[i].kind] : 1.0;
@@ -863,7 +869,7 @@ static int epoch_copies(const seq_set *s, const double *weight, uint64_t seed, i
     double f = w - c;
     if (f > 0) {
         uint64_t r = train_rng_seed(seed, 4, ((uint64_t)epoch << 32) ^ (uint64_t)i);
-        if ((double)(train_rng_next(&r) >> 11) * 0x1p-53 < f) c++;
+        if (unit_interval(train_rng_next(&r)) < f) c++;
     }
     return c;
 }
@@ -1114,7 +1120,7 @@ static sidr_status build_specs(trainer *t, int valid, const task_general *g, sam
         /* the same rows with the history hidden: the answer can only come from the trace, which the
          * model otherwise learns to bypass (the history predicts the SID as well as the trace does) */
         for (int i = 0; !valid && t->o.trace_answer > 0 && i < n_rows; i++)
-            if ((double)(train_rng_seed(t->o.seed, 5, (uint64_t)rows[i]) >> 11) * 0x1p-53 < t->o.trace_answer)
+            if (unit_interval(train_rng_seed(t->o.seed, 5, (uint64_t)rows[i])) < t->o.trace_answer)
                 spec_push(&v, &n, &cap, (sample_spec){ TASK_REASONING, sp, rows[i], -1,
                                                           TASK_VARIANT_HIDDEN_HISTORY |
                                                               (t->o.trace_answer_words ? TASK_VARIANT_WORDS_ONLY : 0) });
